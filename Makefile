@@ -1,0 +1,37 @@
+SHELL := /bin/bash
+# Two commands for a fresh clone (see README): `make reproduce` and `make test`.
+# Both create .venv and install everything (pinned in requirements*.txt) when it is missing or stale.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export BAASPROMPT_DATA_DIR ?= $(abspath ../shared/data)
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+export PYTHONWARNINGS := ignore::FutureWarning
+
+.PHONY: install reproduce test test-fast export clean-nbs readme bench
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-offline.txt setup.py settings.ini
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt 2>&1 | { grep -v 'is ignored: it is neither' || true; }; test $${PIPESTATUS[0]} -eq 0
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps -r requirements-offline.txt 2>&1 | { grep -v 'is ignored: it is neither' || true; }; test $${PIPESTATUS[0]} -eq 0
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e . 2>&1 | { grep -v 'is ignored: it is neither' || true; }; test $${PIPESTATUS[0]} -eq 0
+	touch $@
+
+# The main job: the default reproduction.
+reproduce: install
+	$(VENV)/bin/baasprompt data
+
+# All checks: notebooks clean, module in sync, nbdev_test (fast, then slow cells), pytest; ends with "N passed, N failed".
+test: install
+	$(PY) tools/check.py
+
+test-fast: install
+	$(PY) tools/check.py --no-slow
+
+export: install
+	$(VENV)/bin/nbdev_export && $(VENV)/bin/nbdev_clean
+
+readme: install
+	$(VENV)/bin/jupyter nbconvert --to markdown --output-dir . --output README nbs/index.ipynb
