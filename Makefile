@@ -33,5 +33,7 @@ test-fast: install
 export: install
 	$(VENV)/bin/nbdev_export && $(VENV)/bin/nbdev_clean
 
-readme: install
-	$(VENV)/bin/jupyter nbconvert --to markdown --output-dir . --output README nbs/index.ipynb
+readme: install  # README.md is generated from nbs/index.ipynb (executed, then converted) — never edit it by hand
+	$(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace nbs/index.ipynb
+	$(VENV)/bin/nbdev_clean --fname nbs/index.ipynb
+	$(VENV)/bin/jupyter nbconvert --to markdown --no-input --output-dir . --output README nbs/index.ipynb

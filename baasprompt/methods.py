@@ -164,5 +164,7 @@ def build_method(cfg: MethodConfig, backbone: Backbone, dropout: float = 0.1, tr
         if backbone.kind != 'decoder':
             raise ConfigError(f"zero-shot scores options by language-model likelihood, so it needs a decoder backbone; "
                               f"{backbone.spec.name!r} is an encoder")
-        return BuiltMethod(MCQScorer(backbone.model, backbone.kind, H), cfg, {}, 0, lm=backbone.model)
+        scorer = MCQScorer(backbone.model, backbone.kind, H)
+        scorer.head.requires_grad_(False)  # unused: options are ranked by the language model
+        return BuiltMethod(scorer, cfg, {}, 0, lm=backbone.model)
     raise unknown_name('method', m, METHOD_CONFIGS)

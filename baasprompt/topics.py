@@ -140,11 +140,13 @@ def sbert_encode(sbert, texts: Sequence[str], batch_size: int = 256, cache: bool
 def cluster_topics(texts: Sequence[str], cands: Candidates, sbert, n_topics: int = 10, seed: int = 0) -> TopicWords:
     "k-means (k = `n_topics`) on Sentence-BERT text embeddings; each centre's cosine-nearest candidate word in SBERT space."
     from sklearn.cluster import KMeans
+    from threadpoolctl import threadpool_limits
     if len(texts) < n_topics: raise ConfigError(f'cluster needs at least n_topics={n_topics} texts, got {len(texts)}')
     X = sbert_encode(sbert, texts)                                        # (N, D)
     W = sbert_encode(sbert, cands.words)                                  # (C, D)
     W = W / np.linalg.norm(W, axis=1, keepdims=True).clip(1e-12)
-    km = KMeans(n_clusters=n_topics, n_init=10, random_state=seed, algorithm='lloyd').fit(X)
+    with threadpool_limits(1):  # OpenMP threads fighting for 2 shared cores made k-means ~40x slower
+        km = KMeans(n_clusters=n_topics, n_init=10, random_state=seed, algorithm='lloyd').fit(X)
     C = km.cluster_centers_ / np.linalg.norm(km.cluster_centers_, axis=1, keepdims=True).clip(1e-12)
     sizes = np.bincount(km.labels_, minlength=n_topics)
     slots = np.argsort(-sizes, kind='stable')                              # largest cluster first
