@@ -109,6 +109,7 @@ class BuiltMethod:
     encoder_kwargs: dict = field(default_factory=dict)
     deployed_params: int = 0      # parameters to ship after folding reparameterisations
     lm: nn.Module | None = None   # zero-shot: the language model that scores options
+    info: dict = field(default_factory=dict)  # diagnostics saved with the results (e.g. BaasPrompt's topic words)
 
 def _text_init(peft_model, tokenizer, text: str, n: int) -> None:
     "Initialise PEFT's virtual tokens by tiling the token embeddings of `text` (what PEFT's TEXT init does)."
@@ -125,13 +126,13 @@ def _n_layers(model) -> int:
     cfg = model.config
     return getattr(cfg, 'num_hidden_layers', None) or getattr(cfg, 'n_layer')
 
-def build_method(cfg: MethodConfig, backbone: Backbone, dropout: float = 0.1, train_data=None, seed: int = 0) -> BuiltMethod:
+def build_method(cfg: MethodConfig, backbone: Backbone, dropout: float = 0.1, train_data=None, seed: int = 0, max_len: int = 512) -> BuiltMethod:
     "Wrap `backbone` for method `cfg.method`: a scorer whose trainable parameters are exactly the method's (and the head)."
     from peft import TaskType, PromptTuningConfig as PTC, PrefixTuningConfig as PfxC, PromptEncoderConfig as PEC, LoraConfig
     task, H, m = TaskType.FEATURE_EXTRACTION, backbone.hidden_size, cfg.method
     if m == 'baasprompt':
         from baasprompt.baasprompt import build_baasprompt
-        return build_baasprompt(cfg, backbone, dropout, train_data=train_data, seed=seed)
+        return build_baasprompt(cfg, backbone, dropout, train_data=train_data, seed=seed, max_len=max_len)
     head = H + 1
     if m == 'prompt-tuning':
         model = _peft(backbone, PTC(task_type=task, num_virtual_tokens=cfg.num_virtual_tokens))

@@ -38,7 +38,7 @@ def load_run(run_dir: str | Path, n_choices: int | None = None) -> LoadedRun:
     mcfg = method_config(rec['method']['method'], **{k: v for k, v in rec['method'].items() if k != 'method'})
     results = json.loads((run_dir/'results.json').read_text())
     bb = load_backbone(cfg.model, lm_head=(cfg.method == 'zero-shot'), seed=cfg.seed)
-    built = build_method(mcfg, bb, dropout=cfg.dropout, train_data=None, seed=cfg.seed)
+    built = build_method(mcfg, bb, dropout=cfg.dropout, train_data=None, seed=cfg.seed, max_len=cfg.max_len)
     state = load_file(run_dir/'trained.safetensors')
     if mcfg.trains: load_trainable(built.scorer, state)
     built.scorer.eval()

@@ -251,7 +251,7 @@ def train(cfg: TrainConfig, mcfg, output: str | os.PathLike, resume: bool = Fals
     splits = load_splits(cfg)
     n_choices = max(len(r['choices']) for rows in splits.values() for r in rows)
     backbone = load_backbone(cfg.model, lm_head=(cfg.method == 'zero-shot'), seed=cfg.seed)
-    built = build_method(mcfg, backbone, dropout=cfg.dropout, train_data=splits['train'], seed=cfg.seed)
+    built = build_method(mcfg, backbone, dropout=cfg.dropout, train_data=splits['train'], seed=cfg.seed, max_len=cfg.max_len)
     scorer = built.scorer
     encoder = MCQEncoder(backbone.tokenizer, backbone.kind, max_len=cfg.max_len, n_choices=n_choices, **built.encoder_kwargs)
     trainable, backbone_params = count_params(scorer, trainable=True), count_params(backbone.model, trainable=None)
@@ -333,7 +333,7 @@ def train(cfg: TrainConfig, mcfg, output: str | os.PathLike, resume: bool = Fals
                'deployed_ratio': built.deployed_params / backbone_params, 'train_seconds': round(train_seconds, 2),
                'optimizer_steps': loop['global_step'], 'num_processes': accelerator.num_processes,
                'peak_memory_mb': round(_peak_memory_mb(), 1), 'versions': _versions(), 'git_commit': _git_commit(),
-               'config_hash': record['hash']}
+               'config_hash': record['hash'], 'method_info': built.info}
     if main:
         if loop['best_epoch']: os.replace(out/'best.safetensors', out/'trained.safetensors')
         else: save_file(trainable_state(model) or {'empty': torch.zeros(0)}, out/'trained.safetensors')

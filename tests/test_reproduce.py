@@ -1,0 +1,42 @@
+"Papermill end to end: a grid runs as executed notebooks, finished runs are skipped, a failing run keeps its notebook and the grid goes on."
+import json, shutil
+from pathlib import Path
+import pytest
+from conftest import ROOT
+from baasprompt.reproduce import reproduce, run_spec, RunSpec, grid, run_grid
+
+@pytest.fixture
+def repo(tmp_path):
+    "A scratch repository: the driver notebooks and the paper's numbers, nothing else."
+    for d in ('reproduce', 'paper'): shutil.copytree(ROOT/d, tmp_path/d)
+    return tmp_path
+
+def test_smoke_reproduction_end_to_end(repo):
+    assert reproduce('smoke', root=repo, log=print) == 0
+    names = {s.name for s in grid('smoke')}
+    assert {p.stem for p in (repo/'papermill_runs'/'smoke').glob('*.ipynb')} == names | {'tables', 'ablations', 'figures'}
+    for n in names: assert (repo/'results'/'smoke'/'runs'/n/'results.json').exists()
+    table = (repo/'results'/'smoke'/'tables'/'main_table.md').read_text()
+    assert 'head-only' in table and 'prompt-tuning' in table and "The paper's reported numbers (not ours)" in table
+    assert (repo/'figures'/'smoke'/'main_comparison.png').stat().st_size > 1000
+    executed = json.loads((repo/'papermill_runs'/'smoke'/f'{sorted(names)[0]}.ipynb').read_text())
+    assert any('injected-parameters' in c['metadata'].get('tags', []) for c in executed['cells'])
+    # a second pass skips every finished run
+    statuses = run_grid('smoke', root=repo, log=lambda *a: None)
+    assert [s['status'] for s in statuses] == ['skipped'] * len(names)
+
+def test_failed_run_keeps_its_notebook_and_the_grid_goes_on(repo, monkeypatch):
+    bad = RunSpec('head-only', 'minilm', 'jsonl:/no/such/bank.jsonl', 0)
+    good = grid('smoke')[0]
+    import baasprompt.reproduce as r
+    monkeypatch.setattr(r, 'grid', lambda profile: [bad, good])
+    statuses = run_grid('smoke', root=repo, log=print)
+    assert [s['status'] for s in statuses] == ['failed', 'ok']
+    nb = repo/'papermill_runs'/'smoke'/f'{bad.name}.ipynb'
+    assert nb.exists() and 'no such file or folder' in nb.read_text()
+    assert json.loads((repo/'results'/'smoke'/'grid_status.json').read_text())[0]['status'] == 'failed'
+
+def test_paper_grid_builds_and_checks_here(repo):
+    statuses = run_grid('paper', root=repo, dry_run=True, log=lambda *a: None)
+    assert len(statuses) == len(grid('paper')) and all(s['status'] == 'checked' for s in statuses), \
+        [s for s in statuses if s['status'] != 'checked'][:3]
