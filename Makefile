@@ -7,6 +7,8 @@ export BAASPROMPT_DATA_DIR ?= $(abspath ../shared/data)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
+# LLM calls of the chain stage replay from the committed cache (content-addressed: a changed prompt is a miss, then a real call)
+export BAASPROMPT_LLM_CACHE ?= $(abspath llm_cache)
 export PYTHONWARNINGS := ignore::FutureWarning
 
 .PHONY: install reproduce test test-fast export clean-nbs readme bench

@@ -198,7 +198,9 @@ class ChainAggregator(nn.Module):
         self.H, self.rescale = H, rescale
         self.inside = nn.ModuleList([nn.TransformerEncoderLayer(H, heads, ff or 2 * H, dropout, batch_first=True) for _ in range(layers)])
         self.pos_scale = nn.Parameter(torch.tensor(0.5))
-        self.inter = nn.MultiheadAttention(H, heads, dropout=dropout, batch_first=True)  # only its query/key projections are used
+        self.heads = heads
+        self.q_proj, self.k_proj = nn.Linear(H, H), nn.Linear(H, H)   # inter-chain query (chain 0) and key projections
+        self.attn_drop = nn.Dropout(dropout)
         self.mask_step = nn.Parameter(torch.zeros(H))   # stands in for a hidden step in masked-step training
         self.recon = nn.Linear(H, H)                    # predicts a hidden step (training only)
 
@@ -222,8 +224,13 @@ class ChainAggregator(nn.Module):
         self._check(chains)
         mu, sigma = self.stats(chains)
         chs = self.inside_chain((chains - mu) / sigma)                                  # (K, n, H)
-        _, w = self.inter(chs[:1].expand_as(chs), chs, chs, need_weights=True, average_attn_weights=True)
-        return w
+        K, n, H = chs.shape
+        chs = chs + self.pos_scale * sinusoidal_positions(n, H).to(chs)                  # positions again, for alignment
+        d = H // self.heads
+        q = self.q_proj(chs[0]).view(n, self.heads, d).transpose(0, 1)                  # (heads, n, d) from CHS_0
+        k = self.k_proj(chs).view(K, n, self.heads, d).permute(0, 2, 1, 3)              # (K, heads, n, d)
+        w = torch.softmax(q[None] @ k.transpose(-1, -2) / math.sqrt(d), dim=-1)         # (K, heads, n, n)
+        return self.attn_drop(w).mean(1)                                                # head average → (K, n, n)
 
     def forward(self, chains: torch.Tensor) -> torch.Tensor:
         "Global chain `(n, H)` of `chains` `(K, n, H)`; chain 0 is the query."
@@ -256,7 +263,7 @@ def aggregator_losses(agg: ChainAggregator, chains: torch.Tensor, gen: torch.Gen
     agree = (1 - F.cosine_similarity(agg(chains[rest]) - mu, chains.mean(0) - mu, dim=-1)).mean()
     return masked, agree
 
-def train_aggregator(agg: ChainAggregator, chains: torch.Tensor, steps: int = 100, lr: float = 1e-3, samples: int = 1,
+def train_aggregator(agg: ChainAggregator, chains: torch.Tensor, steps: int = 200, lr: float = 3e-4, samples: int = 1,
                      seed: int = 0, log: list | None = None) -> list[float]:
     "Train `agg` on `chains` `(K, n, H)` (masked step + leave-one-out agreement); return the summed loss per step (parts in `log`)."
     torch.manual_seed(seed)
@@ -275,7 +282,7 @@ def train_aggregator(agg: ChainAggregator, chains: torch.Tensor, steps: int = 10
     return losses
 
 # %% ../nbs/12_aggregator.ipynb #c035
-def build_global_chain(step_emb: torch.Tensor, sbert, tokenizer, embeddings: torch.Tensor, train_steps: int = 100, seed: int = 0,
+def build_global_chain(step_emb: torch.Tensor, sbert, tokenizer, embeddings: torch.Tensor, train_steps: int = 200, seed: int = 0,
                        heads: int = 4, n_words: int = 5000) -> torch.Tensor:
     "Sentence-BERT steps `(K, n, d)` → projected chains `(K, n, H)` → trained aggregator → global chain `(n, H)` (no grad)."
     chains = project_to_backbone(step_emb, sbert, tokenizer, embeddings, n_words=n_words, seed=seed)

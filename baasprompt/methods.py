@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['METHOD_CONFIGS', 'MethodConfig', 'PromptTuningConfig', 'PrefixTuningConfig', 'PTuningConfig', 'PTuningV2Config',
-           'LoraMethodConfig', 'FullConfig', 'HeadOnlyConfig', 'ZeroShotConfig', 'method_config', 'BuiltMethod',
-           'build_method']
+           'LoraMethodConfig', 'FullConfig', 'HeadOnlyConfig', 'ZeroShotConfig', 'register_all', 'method_config',
+           'BuiltMethod', 'build_method']
 
 # %% ../nbs/04_methods.ipynb #c004
 import dataclasses, math
@@ -91,8 +91,15 @@ METHOD_CONFIGS: dict[str, type] = {c().method: c for c in
     [PromptTuningConfig, PrefixTuningConfig, PTuningConfig, PTuningV2Config, LoraMethodConfig, FullConfig,
      HeadOnlyConfig, ZeroShotConfig]}
 
+def register_all() -> dict:
+    "Make sure methods defined in later chapters (`baasprompt`) are in `METHOD_CONFIGS`; return it."
+    if 'baasprompt' not in METHOD_CONFIGS:
+        import importlib; importlib.import_module('baasprompt.baasprompt')
+    return METHOD_CONFIGS
+
 def method_config(method: str, **overrides) -> MethodConfig:
     "The config of `method` with `overrides` applied; unknown methods or fields are errors listing the valid ones."
+    register_all()
     if method not in METHOD_CONFIGS: raise unknown_name('method', method, METHOD_CONFIGS)
     cls = METHOD_CONFIGS[method]
     valid = {f.name for f in fields(cls)}

@@ -56,8 +56,8 @@ def _ablations(model: str, dataset: str) -> list[RunSpec]:
     return out
 
 def _methods():
-    from baasprompt.methods import METHOD_CONFIGS
-    return METHOD_CONFIGS
+    from baasprompt.methods import register_all
+    return register_all()
 
 def grid(profile: str) -> list[RunSpec]:
     "The runs of `profile`'s reproduction, main table first, ablations last."

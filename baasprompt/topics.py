@@ -9,7 +9,7 @@ __all__ = ['GENSIM_FUNCTION_WORDS', 'CONTRACTION_STEMS', 'INTERJECTIONS', 'STOPW
            'tfqdfvs_scores', 'tfqdfvs_topics', 'random_topics', 'extract_topics']
 
 # %% ../nbs/10_topics.ipynb #c004
-import hashlib, importlib.util, os, re
+import importlib.util, os, re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
@@ -127,11 +127,7 @@ def sbert_encode(sbert, texts: Sequence[str], batch_size: int = 256, cache: bool
     "Sentence-BERT embeddings (N, D) float32 of `texts`, cached on disk by model fingerprint and texts."
     path = cache_dir('topics')/f'sbert-{sbert_fingerprint(sbert)}-{stable_hash(list(texts))[:16]}.npy'
     if cache and path.exists(): return np.load(path)
-    # sort by length so batches hold similar lengths (less padding), then restore the order
-    order = np.argsort([len(t) for t in texts], kind='stable')
-    emb = sbert.encode([texts[i] for i in order], batch_size=batch_size, convert_to_numpy=True)
-    out = np.empty_like(emb); out[order] = emb
-    out = out.astype(np.float32)
+    out = sbert.encode(list(texts), batch_size=batch_size, convert_to_numpy=True).astype(np.float32)  # (N, D)
     if cache:
         with atomic_path(path) as tmp, open(tmp, 'wb') as f: np.save(f, out)
     return out
@@ -208,6 +204,7 @@ def tfqdfvs_scores(texts: Sequence[str], tokenizer, embeddings: torch.Tensor, ba
     "TF, QDF, VS and score = TF*QDF*max(VS,0), each (V,), over the rows of `embeddings` (V, H)."
     E = torch.as_tensor(embeddings).detach().float().cpu()
     V, n = E.shape[0], len(texts)
+    if _scheme(tokenizer.get_vocab())[0] == 'bytebpe': texts = [' ' + t for t in texts]  # first word gets its Ġ too
     flat, doc = tokenize_ids(texts, tokenizer)
     if flat.size and flat.max() >= V: raise ConfigError(f'tokenizer produced id {flat.max()} >= embedding rows {V}')
     tf = np.bincount(flat, minlength=V).astype(np.float64)

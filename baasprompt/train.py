@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader
 from .core import (BaasPromptError, ConfigError, unknown_name, atomic_write, atomic_write_json, atomic_path,
                              file_lock, stable_hash)
 from .backbones import MCQEncoder, load_backbone, lm_option_scores, mcq_loss, count_params
-from .methods import METHOD_CONFIGS, method_config, build_method
+from .methods import METHOD_CONFIGS, method_config, build_method, register_all
 from .metrics import mcq_metrics
 
 # %% ../nbs/05_train.ipynb #c006
@@ -56,10 +56,13 @@ _CPU_METHODS = {'prompt-tuning': dict(num_virtual_tokens=20, lr=3e-2), 'p-tuning
 PROFILES: dict[str, dict] = {
     'smoke': {'train': dict(epochs=1, batch_size=4, eval_batch_size=8, grad_accum=1, max_len=64, warmup_steps=0,
                             train_limit=16, dev_limit=8, test_limit=8, n_boot=50),
-              'methods': {m: {**o, 'num_virtual_tokens': 8} if 'num_virtual_tokens' in o else o for m, o in _CPU_METHODS.items()}},
-    'demo': {'train': dict(epochs=2, batch_size=8, eval_batch_size=32, grad_accum=1, max_len=128, warmup_steps=10,
-                           train_limit=240, dev_limit=100, test_limit=200, n_boot=500),
-             'methods': _CPU_METHODS},
+              'methods': {**{m: {**o, 'num_virtual_tokens': 8} if 'num_virtual_tokens' in o else o for m, o in _CPU_METHODS.items()},
+                          'baasprompt': {**_CPU_METHODS['baasprompt'], 'k_chains': 2, 'chain_max_tokens': 96, 'chain_max_candidates': 2,
+                                         'aggregator_steps': 20, 'decoder_steps': 20, 'prefix_init': 'tfqdfvs'}}},
+    'demo': {'train': dict(epochs=2, batch_size=8, eval_batch_size=32, grad_accum=1, max_len=96, warmup_steps=5,
+                           train_limit=160, dev_limit=60, test_limit=200, n_boot=500),
+             'methods': {**_CPU_METHODS, 'baasprompt': {**_CPU_METHODS['baasprompt'], 'k_chains': 4, 'chain_max_tokens': 160,
+                                                        'chain_max_candidates': 2}}},
     'quick': {'train': dict(epochs=3, batch_size=8, eval_batch_size=32, grad_accum=1, max_len=160, warmup_steps=30,
                             train_limit=1000, dev_limit=200, test_limit=500),
               'methods': _CPU_METHODS},
@@ -86,7 +89,7 @@ def resolve_config(method: str, model: str = 'minilm', dataset: str = 'sciq', pr
                    overrides: dict | None = None) -> tuple[TrainConfig, Any]:
     "Resolve a run: dataclass defaults < profile < `overrides` (run or method fields, by name)."
     if profile not in PROFILES: raise unknown_name('profile', profile, PROFILES)
-    if method not in METHOD_CONFIGS: raise unknown_name('method', method, METHOD_CONFIGS)
+    if method not in register_all(): raise unknown_name('method', method, METHOD_CONFIGS)
     prof, overrides = PROFILES[profile], dict(overrides or {})
     run_fields = {f.name: f for f in fields(TrainConfig)}
     mcls = METHOD_CONFIGS[method]
