@@ -33,6 +33,7 @@ class BaasPromptConfig(MethodConfig):
     k_chains: int = 8
     chain_writer: str = 'auto'        # auto | openai | local | cache
     chain_model: str = ''             # '' = the backend's default (gpt-4o / smollm2-135m)
+    chain_base_url: str = ''          # an OpenAI-compatible server for the openai backend ('' = OpenAI); the key only from OPENAI_API_KEY
     chain_max_tokens: int = 256
     chain_max_candidates: int = 4
     aggregator_steps: int = 200
@@ -71,7 +72,9 @@ def init_prefix(cfg: BaasPromptConfig, backbone: Backbone, rows: list, L_p: int,
 def global_chain(cfg: BaasPromptConfig, rows: list, seed: int = 0):
     "The K local chains (Auto-CoT) for the training rows."
     from baasprompt.chains import make_writer, build_global_chain_texts, llm_cache_folder
-    writer = make_writer(cfg.chain_writer, cfg.chain_model or None, folder=llm_cache_folder())
+    uses_openai = cfg.chain_writer == 'openai' or (cfg.chain_writer == 'auto' and os.environ.get('OPENAI_API_KEY'))
+    extra = {'base_url': cfg.chain_base_url} if cfg.chain_base_url and uses_openai else {}
+    writer = make_writer(cfg.chain_writer, cfg.chain_model or None, folder=llm_cache_folder(), **extra)
     return build_global_chain_texts(rows, writer, k=cfg.k_chains, seed=seed, max_tokens=cfg.chain_max_tokens,
                                     max_candidates=cfg.chain_max_candidates)
 

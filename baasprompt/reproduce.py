@@ -4,8 +4,9 @@
 
 # %% auto #0
 __all__ = ['PROMPT_BASELINES', 'SINGLE_LAYER', 'REFERENCES', 'ABLATIONS', 'METRICS', 'RunSpec', 'grid', 'repo_root', 'resolved',
-           'run_dir', 'is_done', 'run_spec', 'run_grid', 'collect', 'main_table', 'paper_table', 'paired_difference',
-           'verdict', 'compare_methods', 'write_tables', 'ablation_table', 'verdicts', 'reproduce', 'add_cli']
+           'run_dir', 'is_done', 'run_spec', 'record_status', 'run_grid', 'collect', 'main_table', 'paper_table',
+           'paired_difference', 'verdict', 'compare_methods', 'write_tables', 'ablation_table', 'verdicts', 'reproduce',
+           'add_cli']
 
 # %% ../nbs/20_reproduce.ipynb #c004
 import json, os, sys, time, traceback
@@ -124,6 +125,13 @@ def run_spec(spec: RunSpec, profile: str, root: Path, num_processes: int = 1, lo
     log(f"{status:6} {spec.name}  ({time.time() - t:.0f}s){'  ' + error if error else ''}")
     return {'run': spec.name, 'status': status, 'error': error, 'seconds': round(time.time() - t, 1), 'notebook': str(nb_out)}
 
+def record_status(path: Path, status: dict) -> None:
+    "Merge one run's status into the grid's status file, under a lock: concurrent grids lose nothing."
+    with file_lock(path):
+        current = json.loads(path.read_text()) if path.exists() else []
+        current = [s for s in current if s['run'] != status['run']] + [status]
+        atomic_write_json(path, current)
+
 def run_grid(profile: str, only: Iterable[str] | None = None, root: str | Path | None = None, dry_run: bool = False,
              num_processes: int = 1, log=print) -> list[dict]:
     "Run (or, with `dry_run`, resolve and check) every run of `profile`'s grid; skip finished ones; list failures at the end."
@@ -140,8 +148,7 @@ def run_grid(profile: str, only: Iterable[str] | None = None, root: str | Path |
             statuses.append({'run': spec.name, 'status': 'skipped', 'error': ''}); continue
         log(f"[{i}/{len(specs)}] {spec.name}")
         statuses.append(run_spec(spec, profile, root, num_processes, log))
-        if not dry_run:
-            atomic_write_json(root/'results'/profile/'grid_status.json', statuses)
+        record_status(root/'results'/profile/'grid_status.json', statuses[-1])
     failed = [s for s in statuses if s['status'] in ('failed', 'invalid')]
     counts = pd.Series([s['status'] for s in statuses]).value_counts().to_dict() if statuses else {}
     log(f"grid {profile}: {counts}" + (''.join(f"\n  FAILED {s['run']}: {s['error']}" for s in failed)))

@@ -228,11 +228,18 @@ def _peak_memory_mb() -> float:
 # %% ../nbs/05_train.ipynb #c016
 def train(cfg: TrainConfig, mcfg, output: str | os.PathLike, resume: bool = False, log=print) -> dict:
     "Train (or evaluate, for zero-shot) one method on one dataset; write the run folder; return `results.json`'s content."
+    out = Path(output)
+    if int(os.environ.get('WORLD_SIZE', '1')) > 1: return _train(cfg, mcfg, out, resume, log)  # one run, several processes
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with file_lock(out.parent/f'.{out.name}'):  # a second process on the same folder waits, then finds the results
+        return _train(cfg, mcfg, out, resume, log)
+
+def _train(cfg: TrainConfig, mcfg, out: Path, resume: bool, log) -> dict:
     from accelerate import Accelerator
     from accelerate.utils import set_seed, DataLoaderConfiguration
     from safetensors.torch import save_file, load_file
     from transformers import get_linear_schedule_with_warmup
-    out, record = Path(output), config_record(cfg, mcfg)
+    record = config_record(cfg, mcfg)
     accelerator = Accelerator(gradient_accumulation_steps=cfg.grad_accum, cpu=not torch.cuda.is_available(),
                               dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True))
     main = accelerator.is_main_process

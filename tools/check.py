@@ -30,17 +30,19 @@ def main():
         print('FAILED: nbdev_clean / nbdev_export changed files (unclean notebooks or module out of sync):')
         print(after); failed += 1
     else: passed += 1; print('ok: notebooks clean and module in sync')
-    # 3. notebooks
+    # 3. notebooks, fast cells (the slow cells run last, as their own step)
     nbs = sorted(p for p in (ROOT/'nbs').glob('*.ipynb') if not p.name.startswith('_'))
-    steps = [('fast', [])] + ([] if args.no_slow else [('slow', ['--flags', 'slow'])])
-    for label, flags in steps:
+    def notebooks(label, flags, only_slow=False):
+        nonlocal passed, failed
         for nb in nbs:
+            if only_slow and '#| slow' not in nb.read_text(): continue
             t = time.time()
             r = run([BIN/'nbdev_test', '--path', str(nb), *flags])
             ok = r.returncode == 0
             print(f"{'ok' if ok else 'FAILED'}: {nb.name} [{label}] {time.time() - t:.0f}s", flush=True)
             if ok: passed += 1
             else: failed += 1; print(r.stdout[-6000:], r.stderr[-6000:])
+    notebooks('fast', [])
     # 4. pytest (counts read from its JUnit report)
     import tempfile, xml.etree.ElementTree as ET
     with tempfile.TemporaryDirectory() as d:
@@ -54,6 +56,8 @@ def main():
             skipped = int(suite.get('skipped'))
             passed, failed = passed + n - bad - skipped, failed + bad
         elif r.returncode not in (0, 5): failed += 1
+    # 5. notebooks again with the cells marked #| slow (real offline models, full datasets)
+    if not args.no_slow: notebooks('slow', ['--flags', 'slow'], only_slow=True)
     print(f"checks took {time.time() - t0:.0f}s")
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
