@@ -1,10 +1,10 @@
 """Faults a long shared research run must survive: a diverging loss, two processes on one run folder, and an API key
 that must never reach a file, a log, a papermill parameter or an executed notebook."""
-import json, os, shutil, subprocess, threading
+import json, os, shutil, subprocess
 from pathlib import Path
 import pytest
 from conftest import ROOT, BIN, results, run_cli
-from test_chain_server import Stub, SECRET
+from test_chain_server import SECRET, server  # the same real 127.0.0.1 chat-completions server fixture
 
 def test_nan_loss_stops_with_clear_error_and_keeps_last_good_checkpoint(tmp_path, monkeypatch):
     import baasprompt.train as T
@@ -50,13 +50,6 @@ def test_a_different_run_on_the_same_folder_is_refused(tmp_path):
     assert sorted([a.returncode, b.returncode]) == [0, 2]
     assert 'holds a different run' in ea + eb and 'Traceback' not in ea + eb
     assert results(out)['seed'] in (0, 1)                            # the finished run is intact
-
-@pytest.fixture
-def server():
-    srv = Stub()
-    t = threading.Thread(target=srv.serve_forever, kwargs={'poll_interval': 0.05}, daemon=True); t.start()
-    yield srv
-    srv.shutdown(); srv.server_close()
 
 def test_api_key_never_reaches_any_output(tmp_path, server):
     "BaasPrompt's chain stage through the openai backend (a local server), with a recognisable dummy key, run by papermill."
