@@ -79,7 +79,9 @@ def machine_facts() -> dict:
         mem = round(int(next(l.split()[1] for l in open('/proc/meminfo') if l.startswith('MemTotal'))) / 2**20, 1)
     return {'cpu_count': os.cpu_count(), 'cpus_usable': len(os.sched_getaffinity(0)), 'cpu_model': model, 'mem_total_gib': mem,
             'torch': torch.__version__, 'torch_threads_children': 1, 'python': platform.python_version(),
-            'platform': platform.platform(), 'nice': os.nice(0), 'loadavg_start': [round(x, 2) for x in os.getloadavg()]}
+            'platform': platform.platform(), 'nice': os.nice(0), 'loadavg_start': [round(x, 2) for x in os.getloadavg()],
+            'git_commit': subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=ROOT, capture_output=True, text=True).stdout.strip(),
+            'git_dirty_library': bool(subprocess.run(['git', 'status', '--porcelain', 'baasprompt'], cwd=ROOT, capture_output=True, text=True).stdout.strip())}
 
 def rss_peak_mb() -> float: return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -280,6 +282,14 @@ def child_ours(spec: dict) -> dict:
             finally: calls[key].append(time.perf_counter() - t)
         return wrapper
     tr.evaluate, tr.save_checkpoint = timed(tr.evaluate, 'evaluate'), timed(tr.save_checkpoint, 'save_checkpoint')
+    # ... and when each training loss is computed: the intervals between successive losses are whole step periods
+    # (backward + clip + optimizer + next batch's collation + forward), robust to one-off costs and load spikes
+    stamps, loss_fn = [], tr.mcq_loss
+    def stamped_loss(scores, labels):
+        out = loss_fn(scores, labels)
+        if torch.is_grad_enabled(): stamps.append(time.perf_counter())
+        return out
+    tr.mcq_loss = stamped_loss
     over = {'num_virtual_tokens': spec['prompt_len'], 'max_len': spec['total_len'], 'batch_size': spec['batch'], 'eval_batch_size': 8,
             'grad_accum': 1, 'epochs': 1, 'warmup_steps': 0, 'train_limit': None, 'dev_limit': None, 'test_limit': None, 'n_boot': 10}
     cfg, mcfg = tr.resolve_config('prompt-tuning', 'minilm', f"jsonl:{spec['data']}", 'demo', 0, over)
@@ -291,6 +301,7 @@ def child_ours(spec: dict) -> dict:
     return {'side': 'ours', 'train_seconds': res['train_seconds'], 'optimizer_steps': steps, 'n_train': res['n_train'],
             'trainable_params': res['trainable_params'], 'epoch_seconds': [h['seconds'] for h in hist],
             'instrumented_seconds': {k: round(v, 3) for k, v in spent.items()}, 'dev_eval_seconds': round(spent['dev_eval'], 3),
+            'step_periods_s': [round(b - a, 4) for a, b in zip(stamps, stamps[1:])],
             'lr': mcfg.lr, 'head_lr': mcfg.head_lr, 'max_len': cfg.max_len, 'batch_size': cfg.batch_size,
             'peak_memory_mb': res['peak_memory_mb'], **_child_meta(t0, load0)}
 
@@ -321,8 +332,11 @@ def child_trainer(spec: dict) -> dict:
         def forward(self, input_ids, attention_mask, prompt_slots, pool_index, text_end, choice_len, choice_mask, labels, index=None):
             batch = dict(input_ids=input_ids, attention_mask=attention_mask, prompt_slots=prompt_slots, pool_index=pool_index,
                          text_end=text_end, choice_len=choice_len, choice_mask=choice_mask, labels=labels)
-            return {'loss': mcq_loss(self.scorer(batch), labels)}
+            loss = mcq_loss(self.scorer(batch), labels)
+            stamps.append(time.perf_counter())
+            return {'loss': loss}
 
+    stamps = []
     model = Wrapped(scorer)
     method_params = [p for n, p in scorer.named_parameters() if p.requires_grad and not n.startswith('head.')]
     groups = [{'params': method_params, 'lr': mcfg.lr}, {'params': list(scorer.head.parameters()), 'lr': mcfg.head_lr}]
@@ -340,7 +354,7 @@ def child_trainer(spec: dict) -> dict:
         res = trainer.train()
         wall = time.perf_counter() - t
     return {'side': 'trainer', 'train_runtime': res.metrics['train_runtime'], 'train_call_seconds': round(wall, 3),
-            'optimizer_steps': res.global_step, 'n_train': len(rows), 'trainable_params': count_params(scorer, trainable=True),
+            'optimizer_steps': res.global_step, 'n_train': len(rows), 'step_periods_s': [round(b - a, 4) for a, b in zip(stamps, stamps[1:])], 'trainable_params': count_params(scorer, trainable=True),
             'lr': mcfg.lr, 'head_lr': mcfg.head_lr, 'max_len': cfg.max_len, 'batch_size': spec['batch'],
             'peak_memory_mb': round(rss_peak_mb(), 1), **_child_meta(t0, load0)}
 
@@ -493,8 +507,10 @@ def section_trainer(S: dict, out_dir: Path, logs: Path) -> dict:
             r = run_child(kind, {**spec, 'run_dir': str(Path(tmp)/f'run{i}')}, logs, f'trainer-{i}-{kind}')
             secs = r['train_seconds'] if kind == 'ours' else r['train_runtime']
             r['questions_per_s'] = round(r['optimizer_steps'] * st['batch'] / secs, 3)
+            r['median_step_period_s'] = round(statistics.median(r['step_periods_s']), 4)
             runs.append(r)
-            print(f"  {kind:8} {r['optimizer_steps']} steps in {secs:.2f} s → {r['questions_per_s']:.2f} q/s  (load {r['loadavg_end'][0]})", flush=True)
+            print(f"  {kind:8} {r['optimizer_steps']} steps in {secs:.2f} s → {r['questions_per_s']:.2f} q/s; median step period "
+                  f"{r['median_step_period_s']:.3f} s  (load {r['loadavg_end'][0]})", flush=True)
     ours = [r for r in runs if r['side'] == 'ours']; hf = [r for r in runs if r['side'] == 'trainer']
     if {r['optimizer_steps'] for r in runs} != {st['steps']}: raise RuntimeError(f'unequal step counts: {[r["optimizer_steps"] for r in runs]}')
     q_ours = statistics.mean(r['questions_per_s'] for r in ours); q_hf = statistics.mean(r['questions_per_s'] for r in hf)
@@ -502,6 +518,10 @@ def section_trainer(S: dict, out_dir: Path, logs: Path) -> dict:
     loop_only = [r['optimizer_steps'] * st['batch'] / (r['train_seconds'] - r['instrumented_seconds']['save_checkpoint']
                  - r['dev_eval_seconds']) for r in ours] if all('dev_eval_seconds' in r for r in ours) else []
     summary = {'ours_questions_per_s': round(q_ours, 3), 'trainer_questions_per_s': round(q_hf, 3), 'ratio': round(q_ours / q_hf, 4)}
+    p_ours = statistics.median([x for r in ours for x in r['step_periods_s']])
+    p_hf = statistics.median([x for r in hf for x in r['step_periods_s']])
+    summary.update(ours_median_step_period_s=round(p_ours, 4), trainer_median_step_period_s=round(p_hf, 4),
+                   ratio_median_step=round(p_hf / p_ours, 4))
     if loop_only:
         summary['ours_loop_only_questions_per_s'] = round(statistics.mean(loop_only), 3)
         summary['ratio_loop_only'] = round(statistics.mean(loop_only) / q_hf, 4)
@@ -623,6 +643,7 @@ def target_rows(out_dir: Path) -> list[tuple]:
         s = tr['summary']
         note = f"{s['ours_questions_per_s']:.2f} vs {s['trainer_questions_per_s']:.2f} q/s"
         if 'ratio_loop_only' in s: note += f"; without train()'s in-epoch dev eval + checkpoint: {s['ratio_loop_only']:.3f}×"
+        if 'ratio_median_step' in s: note += f"; median step period (robust to load spikes): {s['ratio_median_step']:.3f}×"
         rows.append(('our loop / Trainer+PEFT throughput (prompt tuning)', f"{s['ratio']:.3f}×", '≥ 0.95×', _verdict(s['ratio'] >= 0.95), note))
     tp = _load(out_dir, 'topics')
     if tp:
@@ -663,10 +684,11 @@ def write_summary(out_dir: Path) -> Path:
     if tr:
         S = tr['settings']
         lines += ['', f"## Our loop vs Trainer + PEFT (prompt tuning, {S['steps']} steps of {S['batch']} questions, length {S['total_len']})", '',
-                  '| run | side | seconds | questions/s | peak RSS (MB) |', '|---|---|---|---|---|']
+                  '| run | side | seconds | questions/s | median step period (s) | peak RSS (MB) | load avg start→end |', '|---|---|---|---|---|---|---|']
         for i, r in enumerate(tr['runs']):
             secs = r['train_seconds'] if r['side'] == 'ours' else r['train_runtime']
-            lines.append(f"| {i} | {r['side']} | {secs:.2f} | {r['questions_per_s']:.2f} | {r['peak_memory_mb']:.0f} |")
+            lines.append(f"| {i} | {r['side']} | {secs:.2f} | {r['questions_per_s']:.2f} | {r.get('median_step_period_s', float('nan')):.3f} | "
+                         f"{r['peak_memory_mb']:.0f} | {r['loadavg_start'][0]}→{r['loadavg_end'][0]} |")
         if any(r['side'] == 'ours' for r in tr['runs']):
             o = [r for r in tr['runs'] if r['side'] == 'ours']
             lines += ['', "Inside our `train_seconds`: " + '; '.join(
