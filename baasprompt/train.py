@@ -73,7 +73,7 @@ PROFILES: dict[str, dict] = {
 def _cast(value: str, like: Any, key: str):
     "Parse a `--set` string to the type of the field's default."
     if not isinstance(value, str): return value
-    if value.lower() in ('none', 'null'): return None
+    if like is None and value.lower() in ('none', 'null'): return None  # only where None is a valid value (e.g. limits)
     try:
         if isinstance(like, bool): return {'true': True, 'false': False, '1': True, '0': False}[value.lower()]
         if isinstance(like, int): return int(value)
