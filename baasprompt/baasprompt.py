@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from .core import ConfigError, unknown_name, cache_dir, stable_hash, atomic_write_json
 from .backbones import Backbone, MCQScorer, count_params
-from .methods import MethodConfig, METHOD_CONFIGS, BuiltMethod, _peft
+from .methods import MethodConfig, METHOD_CONFIGS, BuiltMethod, with_lora
 
 # %% ../nbs/15_baasprompt.ipynb #c006
 @dataclass
@@ -156,9 +156,7 @@ def build_baasprompt(cfg: BaasPromptConfig, backbone: Backbone, dropout: float =
     if train_data is None: prefix, suffix, info = torch.zeros(L_p, H), torch.zeros(L_s, H), {}
     else: prefix, suffix, info = init_prompts(cfg, backbone, list(train_data), L_p, L_s, seed)
     model = backbone.model
-    if cfg.lora:
-        from peft import LoraConfig, TaskType
-        model = _peft(backbone, LoraConfig(task_type=TaskType.FEATURE_EXTRACTION, r=cfg.lora_r, lora_alpha=2 * cfg.lora_r, lora_dropout=0.1))
+    if cfg.lora: model = with_lora(backbone, cfg.lora_r, 2 * cfg.lora_r, 0.1)
     torch.manual_seed(seed)
     prompt = ReparamPrompt(prefix, suffix, make_reparam(cfg.reparam, H, L_p, L_s, hidden=cfg.reparam_hidden or None))
     scorer = MCQScorer(model, backbone.kind, H, prompt=prompt, dropout=dropout)
@@ -201,8 +199,7 @@ def load_exported(path: str | Path):
     bb = load_backbone(cfg.model, seed=cfg.seed)
     model = bb.model
     if mcfg.lora:
-        from peft import LoraConfig, TaskType
-        model = _peft(bb, LoraConfig(task_type=TaskType.FEATURE_EXTRACTION, r=mcfg.lora_r, lora_alpha=2 * mcfg.lora_r, lora_dropout=0.1))
+        model = with_lora(bb, mcfg.lora_r, 2 * mcfg.lora_r, 0.1)
         params = dict(model.named_parameters())
         with torch.no_grad():
             for k, v in t.items():

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['METHOD_CONFIGS', 'MethodConfig', 'PromptTuningConfig', 'PrefixTuningConfig', 'PTuningConfig', 'PTuningV2Config',
            'LoraMethodConfig', 'FullConfig', 'HeadOnlyConfig', 'ZeroShotConfig', 'register_all', 'method_config',
-           'BuiltMethod', 'build_method']
+           'BuiltMethod', 'with_lora', 'build_method']
 
 # %% ../nbs/04_methods.ipynb #c004
 import dataclasses, math
@@ -129,13 +129,18 @@ def _peft(backbone: Backbone, peft_config) -> nn.Module:
     from peft import get_peft_model
     return get_peft_model(backbone.model, peft_config)
 
+def with_lora(backbone: Backbone, r: int, alpha: int, dropout: float) -> nn.Module:
+    "The backbone with PEFT LoRA adapters (PEFT's default target modules for its architecture)."
+    from peft import LoraConfig, TaskType
+    return _peft(backbone, LoraConfig(task_type=TaskType.FEATURE_EXTRACTION, r=r, lora_alpha=alpha, lora_dropout=dropout))
+
 def _n_layers(model) -> int:
     cfg = model.config
     return getattr(cfg, 'num_hidden_layers', None) or getattr(cfg, 'n_layer')
 
 def build_method(cfg: MethodConfig, backbone: Backbone, dropout: float = 0.1, train_data=None, seed: int = 0, max_len: int = 512) -> BuiltMethod:
     "Wrap `backbone` for method `cfg.method`: a scorer whose trainable parameters are exactly the method's (and the head)."
-    from peft import TaskType, PromptTuningConfig as PTC, PrefixTuningConfig as PfxC, PromptEncoderConfig as PEC, LoraConfig
+    from peft import TaskType, PromptTuningConfig as PTC, PrefixTuningConfig as PfxC, PromptEncoderConfig as PEC
     task, H, m = TaskType.FEATURE_EXTRACTION, backbone.hidden_size, cfg.method
     if m == 'baasprompt':
         from baasprompt.baasprompt import build_baasprompt
@@ -158,7 +163,7 @@ def build_method(cfg: MethodConfig, backbone: Backbone, dropout: float = 0.1, tr
         kv = getattr(model.peft_config['default'], 'token_dim', H)  # per-layer key/value width (H, or less with GQA)
         return BuiltMethod(scorer, cfg, {}, cfg.num_virtual_tokens * _n_layers(backbone.model) * 2 * kv + head)
     if m == 'lora':
-        model = _peft(backbone, LoraConfig(task_type=task, r=cfg.r, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout))
+        model = with_lora(backbone, cfg.r, cfg.alpha, cfg.dropout)
         scorer = MCQScorer(model, backbone.kind, H, dropout=dropout)
         return BuiltMethod(scorer, cfg, {}, count_params(model, trainable=True) + head)
     if m == 'full':

@@ -282,7 +282,7 @@ def _train(cfg: TrainConfig, mcfg, out: Path, resume: bool, log) -> dict:
         warmup = int(cfg.warmup_cap * total_steps)
         say(f"warmup_steps={cfg.warmup_steps} ≥ total optimiser steps {total_steps}: warmup capped to {warmup} ({cfg.warmup_cap:.0%})")
     scheduler = get_linear_schedule_with_warmup(optimizer, warmup, max(total_steps, 1))
-    loop = {'epoch': 0, 'global_step': 0, 'best_epoch': 0, 'best_score': -1.0, 'history': [], 'train_seconds': 0.0}
+    loop = {'epoch': 0, 'global_step': 0, 'best_epoch': 0, 'best_score': -1.0, 'history': [], 'train_seconds': 0.0, 'eval_seconds': 0.0}
     model = accelerator.unwrap_model(scorer)
     if resume:
         restored = load_checkpoint(out, model, optimizer, scheduler)
@@ -291,7 +291,7 @@ def _train(cfg: TrainConfig, mcfg, out: Path, resume: bool, log) -> dict:
     say(f"{cfg.method} on {cfg.model} / {cfg.dataset}: {len(splits['train'])} train, {len(splits['dev'])} dev, "
         f"{len(splits['test'])} test questions; {trainable:,} trainable of {backbone_params:,} backbone parameters; "
         f"{total_steps if mcfg.trains else 0} optimiser steps on {accelerator.num_processes} process(es)")
-    t_start = time.time() - loop['train_seconds']
+    params = [p for p in scorer.parameters() if p.requires_grad]
     for epoch in range(loop['epoch'] + 1, n_epochs + 1):
         if loop['global_step'] >= total_steps: break
         scorer.train()
@@ -306,7 +306,7 @@ def _train(cfg: TrainConfig, mcfg, out: Path, resume: bool, log) -> dict:
                                            f"the last good checkpoint in {out/'ckpt'} is kept (lower lr, currently {mcfg.lr})")
                 accelerator.backward(loss)
                 if accelerator.sync_gradients:
-                    accelerator.clip_grad_norm_([p for p in scorer.parameters() if p.requires_grad], cfg.max_grad_norm)
+                    accelerator.clip_grad_norm_(params, cfg.max_grad_norm)
                 optimizer.step()
                 if accelerator.sync_gradients:
                     scheduler.step(); loop['global_step'] += 1
@@ -314,13 +314,16 @@ def _train(cfg: TrainConfig, mcfg, out: Path, resume: bool, log) -> dict:
             losses.append(loss.item())
             if loop['global_step'] >= total_steps: break
         train_loss = float(accelerator.gather(torch.tensor([np.mean(losses)])).mean())
+        t_train = time.time() - t0
         dev, _ = evaluate(scorer, dev_loader, accelerator, splits['dev'], n_choices, n_boot=0, seed=cfg.seed)
         score = dev[cfg.select_metric]
         entry = {'epoch': epoch, 'step': loop['global_step'], 'train_loss': train_loss, 'lr': scheduler.get_last_lr()[0],
-                 'dev': {k: v for k, v in dev.items() if not k.endswith('ci95')}, 'seconds': time.time() - t0}
+                 'dev': {k: v for k, v in dev.items() if not k.endswith('ci95')}, 'train_seconds': t_train, 'seconds': time.time() - t0}
         loop['history'].append(entry)
         say(f"epoch {epoch}/{n_epochs}  train_loss {train_loss:.4f}  dev_acc {dev['accuracy']:.4f}  dev_f1_macro {dev['f1_macro']:.4f}  ({entry['seconds']:.1f} s)")
-        loop['epoch'], loop['train_seconds'] = epoch, time.time() - t_start
+        loop['epoch'] = epoch
+        loop['train_seconds'] += t_train  # training phase only: dev evaluation and checkpoints are counted apart
+        loop['eval_seconds'] = loop.get('eval_seconds', 0.0) + entry['seconds'] - t_train
         if main:
             if score > loop['best_score']:
                 loop['best_epoch'], loop['best_score'] = epoch, score
@@ -330,7 +333,6 @@ def _train(cfg: TrainConfig, mcfg, out: Path, resume: bool, log) -> dict:
             save_checkpoint(out, model, optimizer, scheduler, loop)
         accelerator.wait_for_everyone()
         loop = _broadcast_loop(loop, accelerator)
-    train_seconds = time.time() - t_start if n_epochs else 0.0
     if loop['best_epoch'] and (out/'best.safetensors').exists():
         load_trainable(model, load_file(out/'best.safetensors'))
     test, preds = evaluate(scorer, test_loader, accelerator, splits['test'], n_choices, lm=built.lm, n_boot=cfg.n_boot, seed=cfg.seed)
@@ -340,7 +342,7 @@ def _train(cfg: TrainConfig, mcfg, out: Path, resume: bool, log) -> dict:
                'dev_best': loop['history'][loop['best_epoch'] - 1]['dev'] if loop['best_epoch'] else None,
                'test': test, 'trainable_params': trainable, 'backbone_params': backbone_params,
                'trainable_ratio': trainable / backbone_params, 'deployed_params': built.deployed_params,
-               'deployed_ratio': built.deployed_params / backbone_params, 'train_seconds': round(train_seconds, 2),
+               'deployed_ratio': built.deployed_params / backbone_params, 'train_seconds': round(loop['train_seconds'], 2), 'dev_eval_seconds': round(loop.get('eval_seconds', 0.0), 2),
                'optimizer_steps': loop['global_step'], 'num_processes': accelerator.num_processes,
                'peak_memory_mb': round(_peak_memory_mb(), 1), 'versions': _versions(), 'git_commit': _git_commit(),
                'config_hash': record['hash'], 'method_info': built.info}
