@@ -11,7 +11,7 @@ from baasprompt.core import atomic_write, atomic_write_json
 from baasprompt.train import resolve_config, train, run_name
 
 ROOT = Path(__file__).resolve().parent.parent
-METHODS = ['prompt-tuning', 'prefix-tuning', 'p-tuning', 'p-tuning-v2', 'lora', 'full', 'head-only']
+METHODS = ['prompt-tuning', 'prefix-tuning', 'p-tuning', 'p-tuning-v2', 'baasprompt', 'lora', 'full', 'head-only']
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -32,7 +32,7 @@ def main(argv=None):
         dev = [json.loads(l)['dev']['accuracy'] for l in open(out/'metrics.jsonl')]
         chance = 1 / res['n_choices']
         lo, hi = res['test']['accuracy_ci95']
-        rows.append({'method': method, 'lr': mcfg.lr, 'train_loss': losses, 'loss_falls': losses[-1] < losses[0],
+        rows.append({'method': method, 'lr': mcfg.lr, 'head_lr': mcfg.lr if method == 'head-only' else mcfg.head_lr, 'train_loss': losses, 'loss_falls': losses[-1] < losses[0],
                      'dev_accuracy': dev, 'test_accuracy': res['test']['accuracy'], 'test_accuracy_ci95': [lo, hi],
                      'test_f1_macro': res['test']['f1_macro'], 'chance': chance, 'above_chance': lo > chance,
                      'trainable_params': res['trainable_params'], 'train_seconds': res['train_seconds']})
@@ -45,10 +45,10 @@ def main(argv=None):
     lines = [f"Learning check: `{args.model}` on `{args.dataset}`, {args.train_limit} training questions, {args.epochs} epochs, "
              f"profile `{args.profile}` (max_len {cfg.max_len}, batch {cfg.batch_size}), seed {args.seed}; "
              f"dev {res['n_dev']}, test {res['n_test']} questions.", '',
-             '| method | lr | train loss by epoch | loss falls | test accuracy [95% CI] | above chance | trainable |', '|---|---|---|---|---|---|---|']
+             '| method | lr | head lr | train loss by epoch | best dev acc | loss falls | test accuracy [95% CI] | above chance | trainable |', '|---|---|---|---|---|---|---|---|---|']
     for r in rows:
         lo, hi = r['test_accuracy_ci95']
-        lines.append(f"| {r['method']} | {r['lr']:g} | {' → '.join(f'{x:.3f}' for x in r['train_loss'])} | {'yes' if r['loss_falls'] else 'NO'} | "
+        lines.append(f"| {r['method']} | {r['lr']:g} | {r['head_lr']:g} | {' → '.join(f'{x:.3f}' for x in r['train_loss'])} | {max(r['dev_accuracy']):.3f} | {'yes' if r['loss_falls'] else 'NO'} | "
                      f"{r['test_accuracy']:.3f} [{lo:.3f}, {hi:.3f}] | {'yes' if r['above_chance'] else 'no'} (chance {r['chance']:.2f}) | {r['trainable_params']:,} |")
     atomic_write(ROOT/'benchmarks'/'results'/'learning_check.md', '\n'.join(lines) + '\n')
     print('\n'.join(lines))

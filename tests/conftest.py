@@ -21,3 +21,12 @@ def results(folder) -> dict:
 
 def predictions(folder) -> list:
     return [json.loads(l) for l in (Path(folder)/'predictions.jsonl').read_text().splitlines()]
+
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'slow: real offline decoder or full data; runs only with BAASPROMPT_SLOW=1 (make test-slow)')
+
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get('BAASPROMPT_SLOW') == '1': return
+    skip = pytest.mark.skip(reason='slow: runs with BAASPROMPT_SLOW=1 (make test-slow)')
+    for item in items:
+        if 'slow' in item.keywords: item.add_marker(skip)

@@ -1,4 +1,5 @@
-"Every BaasPrompt switch builds, trains a step and evaluates deterministically — on the offline encoder, with real data."
+"""Every BaasPrompt switch builds, trains a step and evaluates deterministically, with real data — on the offline encoder
+(`make test`) and on the offline decoder SmolLM2-135M (marked slow: `make test-slow`)."""
 import pytest, torch
 from baasprompt.backbones import load_backbone, MCQEncoder, mcq_loss
 from baasprompt.data import load_mcq
@@ -13,10 +14,13 @@ SWITCHES = [('prefix_init', v) for v in ('lda', 'tfqdfvs', 'random')] + [('suffi
 @pytest.fixture(scope='module')
 def rows(): return [dict(r) for r in load_mcq('sciq', 'train', limit=16)]
 
+MODELS = [pytest.param('minilm', id='minilm'), pytest.param('smollm2-135m', id='smollm2', marks=pytest.mark.slow)]
+
+@pytest.mark.parametrize('model', MODELS)
 @pytest.mark.parametrize('key, value', SWITCHES)
-def test_switch(key, value, rows):
+def test_switch(key, value, model, rows):
     torch.manual_seed(0)
-    bb = load_backbone('minilm')
+    bb = load_backbone(model)   # a fresh copy each time: LoRA wraps the model in place
     cfg = method_config('baasprompt', **{**SMOKE, key: value})
     built = build_method(cfg, bb, train_data=rows, seed=0, max_len=64)
     enc = MCQEncoder(bb.tokenizer, bb.kind, max_len=64, n_choices=4, **built.encoder_kwargs)

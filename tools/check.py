@@ -1,6 +1,6 @@
 """The test command's steps, in nbdev order: notebooks clean, module in sync with notebooks, nbdev_test, pytest.
 Prints one closing line `N passed, N failed` (notebooks and pytest tests together). Exit status 1 on any failure."""
-import argparse, re, subprocess, sys, time
+import argparse, os, re, subprocess, sys, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,14 +47,16 @@ def main():
     import tempfile, xml.etree.ElementTree as ET
     with tempfile.TemporaryDirectory() as d:
         xml = Path(d)/'pytest.xml'
+        env = {**os.environ, 'BAASPROMPT_SLOW': '0' if args.no_slow else '1'}
         r = subprocess.run([sys.executable, '-m', 'pytest', '-q', '-p', 'no:cacheprovider', f'--junitxml={xml}', 'tests',
-                            *args.pytest_args], cwd=ROOT, text=True)
+                            *args.pytest_args], cwd=ROOT, text=True, env=env)
         if xml.exists():
             suite = ET.parse(xml).getroot()
             suite = suite if suite.tag == 'testsuite' else suite.find('testsuite')
             n, bad = int(suite.get('tests')), int(suite.get('failures')) + int(suite.get('errors'))
             skipped = int(suite.get('skipped'))
             passed, failed = passed + n - bad - skipped, failed + bad
+            if skipped: print(f"pytest: {skipped} skipped (marked slow: `make test-slow` runs them)")
         elif r.returncode not in (0, 5): failed += 1
     # 5. notebooks again with the cells marked #| slow (real offline models, full datasets)
     if not args.no_slow: notebooks('slow', ['--flags', 'slow'], only_slow=True)
