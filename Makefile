@@ -24,9 +24,11 @@ $(VENV)/.installed: requirements.txt requirements-offline.txt setup.py settings.
 	touch $@
 
 # The main job: the default reproduction (demo profile: every method on SciQ, tables, figures), then README from it.
+# JOBS grid runs at once, each with cores/JOBS threads (2 suits this 2-core machine; see nbs/20_reproduce.ipynb, "Running a grid").
+JOBS ?= 2
 reproduce: install
 	$(VENV)/bin/baasprompt data
-	$(VENV)/bin/baasprompt reproduce --profile demo
+	$(VENV)/bin/baasprompt reproduce --profile demo --jobs $(JOBS)
 	$(MAKE) readme
 
 # All checks CI runs: notebooks clean, module in sync, nbdev_test (fast cells), pytest; ends with "N passed, N failed".

@@ -129,7 +129,7 @@ def init_prompts(cfg: BaasPromptConfig, backbone: Backbone, rows: list, L_p: int
     "Initial prefix `(L_p, H)` and suffix `(L_s, H)` with diagnostics, from the disk cache when the same init was done before."
     from safetensors.torch import save_file, load_file
     writer = cfg.chain_writer if cfg.chain_writer != 'auto' else ('openai' if os.environ.get('OPENAI_API_KEY') else 'local')
-    key = stable_hash('baasprompt-init-v1', backbone.spec.name, [r['id'] for r in rows], {k: getattr(cfg, k) for k in _INIT_FIELDS},
+    key = stable_hash('baasprompt-init-v2', backbone.spec.name, [r['id'] for r in rows], {k: getattr(cfg, k) for k in _INIT_FIELDS},
                       writer, L_p, L_s, seed)
     folder = cache_dir('baasprompt-init')/key[:16]
     if (folder/'info.json').exists():

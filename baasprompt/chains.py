@@ -537,7 +537,7 @@ def build_global_chain_texts(train_ds, writer: ChainWriter, k: int = 8, seed: in
                              max_candidates: int = 4, max_question_words: int = 60, max_steps: int = 5, min_steps: int = 2,
                              max_tokens: int = 256, temperature: float = 0.0, max_context_words: int = 120,
                              embed: Callable[[list[str]], np.ndarray] | None = None) -> GlobalChain:
-    "Auto-CoT on the training split: K clusters → K demos → K other questions answered few-shot → K step lists."
+    "Auto-CoT on the training split: K clusters → K demos → K other questions answered few-shot → K step lists (a demo's rationale stands in for an answer without reasoning)."
     rows = _train_rows(train_ds)
     if len(rows) < 2 * k: raise ConfigError(f'k={k} needs at least {2 * k} training questions (a demo and a chain question per cluster), got {len(rows)}')
     pool = list(range(len(rows)))
@@ -554,8 +554,14 @@ def build_global_chain_texts(train_ds, writer: ChainWriter, k: int = 8, seed: in
     questions, answers, rationales = [], [], []
     for c, (i, own) in enumerate(picks):
         a = answer_with_demos(prows[i], demos, writer, **gen)
-        q = {**_row_ref(prows[i], i), 'cluster': c, 'from_cluster': own, 'output': a['output'], 'raw_steps': a['steps']}
-        questions.append(q); answers.append(a['answer']); rationales.append(a['rationale'])
+        q = {**_row_ref(prows[i], i), 'cluster': c, 'from_cluster': own, 'output': a['output'], 'raw_steps': a['steps'],
+             'chain_from': 'few-shot answer'}
+        rationale = a['rationale']
+        if not a['steps'] and split_steps(demos[c]['rationale']):
+            # a small writer often copies the demos' format with no reasoning ("Let's think step by step. The answer is D");
+            # an empty chain carries nothing, so this cluster's chain is its demo's zero-shot rationale (Auto-CoT's own chain)
+            rationale, q['chain_from'] = demos[c]['rationale'], 'demo rationale (few-shot answer had no reasoning)'
+        questions.append(q); answers.append(a['answer']); rationales.append(rationale)
     for d in demos: d['row']['index'] = pool[d['row']['index']]  # indices into the full training set
     for q in questions: q['index'] = pool[q['index']]
     stats = {s: v - stats0.get(s, 0) for s, v in getattr(writer, 'stats', {}).items()}

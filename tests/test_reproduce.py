@@ -1,5 +1,5 @@
 "Papermill end to end: a grid runs as executed notebooks, finished runs are skipped, a failing run keeps its notebook and the grid goes on."
-import json, shutil
+import json, os, shutil
 from pathlib import Path
 import pytest
 from conftest import ROOT
@@ -11,8 +11,12 @@ def repo(tmp_path):
     for d in ('reproduce', 'paper'): shutil.copytree(ROOT/d, tmp_path/d)
     return tmp_path
 
-def test_smoke_reproduction_end_to_end(repo):
-    assert reproduce('smoke', root=repo, log=print) == 0
+def test_smoke_reproduction_end_to_end(repo, monkeypatch):
+    monkeypatch.delenv('OMP_NUM_THREADS', raising=False)
+    assert reproduce('smoke', root=repo, jobs=2, log=print) == 0      # both runs at once, one thread each
+    assert 'OMP_NUM_THREADS' not in os.environ                         # the grid's thread setting does not leak
+    statuses = json.loads((repo/'results'/'smoke'/'grid_status.json').read_text())
+    assert sorted(s['run'] for s in statuses if s['status'] == 'ok') == sorted(s.name for s in grid('smoke'))
     names = {s.name for s in grid('smoke')}
     assert {p.stem for p in (repo/'papermill_runs'/'smoke').glob('*.ipynb')} == names | {'tables', 'ablations', 'figures'}
     for n in names: assert (repo/'results'/'smoke'/'runs'/n/'results.json').exists()
@@ -35,6 +39,10 @@ def test_failed_run_keeps_its_notebook_and_the_grid_goes_on(repo, monkeypatch):
     nb = repo/'papermill_runs'/'smoke'/f'{bad.name}.ipynb'
     assert nb.exists() and 'no such file or folder' in nb.read_text()
     assert json.loads((repo/'results'/'smoke'/'grid_status.json').read_text())[0]['status'] == 'failed'
+
+def test_jobs_must_be_positive(repo):
+    from baasprompt.core import ConfigError
+    with pytest.raises(ConfigError, match='--jobs must be at least 1'): run_grid('smoke', root=repo, jobs=0)
 
 def test_paper_grid_builds_and_checks_here(repo):
     statuses = run_grid('paper', root=repo, dry_run=True, log=lambda *a: None)
