@@ -271,7 +271,7 @@ def compare_methods(df: pd.DataFrame, a: str, b: str, profile: str, root: Path, 
                     'acc_diff': round(diff, 4), 'ci95': [round(lo, 4), round(hi, 4)], 'verdict': verdict(lo, hi)})
     return pd.DataFrame(out)
 
-# %% ../nbs/20_reproduce.ipynb #387fe4df
+# %% ../nbs/20_reproduce.ipynb #f4a9a72c
 def chance_level(root: Path, profile: str, run: str) -> float:
     "Expected test accuracy of a uniform guess in `run`: the mean of 1/(number of options) over its test questions."
     with open(Path(root)/'results'/profile/'runs'/run/'predictions.jsonl') as f:
@@ -307,7 +307,7 @@ def write_tables(profile: str, root: str | Path | None = None, average: str = 'm
           ours.to_markdown(index=False) if not ours.empty else '(no finished runs)', '']
     check = chance_check(df, profile, root)
     if not check.empty:
-        md += ['## Is the best method above chance?', '',
+        md += ['**Is the best method above chance?**', '',
                'Per backbone and dataset, the method with the best mean test accuracy; "yes" only if every seed\'s 95 % interval '
                'lies above chance (the mean of 1/options over the test questions).', '', check.to_markdown(index=False), '']
     md += ["# The paper's reported numbers (not ours)", '',
