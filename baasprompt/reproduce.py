@@ -280,12 +280,11 @@ def chance_level(root: Path, profile: str, run: str) -> float:
 def chance_check(df: pd.DataFrame, profile: str, root: Path) -> pd.DataFrame:
     "Per backbone and dataset: the best method (mean test accuracy over seeds, default config) against chance."
     out = []
-    main = df[df['variant'] == ''] if len(df) else df
-    for (model, dataset), g in (main.groupby(['model', 'dataset'], sort=False) if len(main) else []):
-        means = g.groupby('method')['accuracy'].mean()
-        best = g[g['method'] == means.idxmax()]
+    for (model, dataset), g in df[df['variant'] == ''].groupby(['model', 'dataset'], sort=False) if len(df) else []:
+        method = g.groupby('method')['accuracy'].mean().idxmax()
+        best = g[g['method'] == method]
         chance = chance_level(root, profile, best['run'].iloc[0])
-        out.append({'backbone': model, 'dataset': dataset, 'best method': means.idxmax(), 'seeds': len(best),
+        out.append({'backbone': model, 'dataset': dataset, 'best method': method, 'seeds': len(best),
                     'test acc': f"{best['accuracy'].mean():.3f}", 'lowest CI bound': f"{best['acc_lo'].min():.3f}",
                     'chance': f"{chance:.3f}", 'above chance': 'yes' if best['acc_lo'].min() > chance else '**no**'})
     return pd.DataFrame(out)

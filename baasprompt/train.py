@@ -55,6 +55,8 @@ _CPU_METHODS = {m: {**o, 'head_lr': _CPU_HEAD_LR} for m, o in {
     'prefix-tuning': dict(num_virtual_tokens=20, lr=1e-2), 'p-tuning-v2': dict(num_virtual_tokens=20, lr=3e-2),
     'lora': dict(lr=1e-3), 'full': dict(lr=5e-5), 'head-only': dict(lr=_CPU_HEAD_LR),
     'baasprompt': dict(lr=3e-3)}.items()}
+# demo and quick: 4 Auto-CoT chains of ≤ 160 tokens, ≤ 2 demo candidates per cluster (SmolLM2 calls dominate a cold init)
+_CPU_BAASPROMPT_4_CHAINS = {**_CPU_METHODS['baasprompt'], 'k_chains': 4, 'chain_max_tokens': 160, 'chain_max_candidates': 2}
 PROFILES: dict[str, dict] = {
     'smoke': {'train': dict(epochs=1, batch_size=4, eval_batch_size=8, grad_accum=1, max_len=64, warmup_steps=0,
                             train_limit=16, dev_limit=8, test_limit=8, n_boot=50),
@@ -63,14 +65,12 @@ PROFILES: dict[str, dict] = {
                                          'aggregator_steps': 20, 'decoder_steps': 20, 'prefix_init': 'tfqdfvs'}}},
     'demo': {'train': dict(epochs=2, batch_size=8, eval_batch_size=32, grad_accum=1, max_len=64, warmup_steps=5,
                            train_limit=96, dev_limit=48, test_limit=200, n_boot=500),
-             'methods': {**_CPU_METHODS, 'baasprompt': {**_CPU_METHODS['baasprompt'], 'k_chains': 4, 'chain_max_tokens': 160,
-                                                        'chain_max_candidates': 2}}},
+             'methods': {**_CPU_METHODS, 'baasprompt': _CPU_BAASPROMPT_4_CHAINS}},
     'quick': {'train': dict(epochs=3, batch_size=8, eval_batch_size=32, grad_accum=1, max_len=64, warmup_steps=6,
                             train_limit=160, dev_limit=60, test_limit=200, n_boot=1000),
               'models': {'smollm2-135m': dict(train_limit=96, epochs=2, dev_limit=40)},   # ~10x minilm's cost per token
               'methods': {**_CPU_METHODS, 'lora': {**_CPU_METHODS['lora'], 'lr': 3e-3},     # 60 steps: 1e-3 is too slow (probe below)
-                          'baasprompt': {**_CPU_METHODS['baasprompt'], 'k_chains': 4, 'chain_max_tokens': 160,
-                                         'chain_max_candidates': 2}}},
+                          'baasprompt': _CPU_BAASPROMPT_4_CHAINS}},
     'paper': {'train': dict(epochs=10, batch_size=2, grad_accum=32, max_len=512, warmup_steps=500, max_steps=22000),
               'methods': {m: {'lr': 0.3} for m in ('prompt-tuning', 'p-tuning', 'baasprompt')}},
 }
