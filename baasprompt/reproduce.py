@@ -326,8 +326,10 @@ def _describe(df: pd.DataFrame, profile: str) -> str:
     if df.empty: return '(no runs)'
     sizes = df.groupby('dataset')[['n_train', 'n_dev', 'n_test']].max()
     s = '; '.join(f"{d}: {r.n_train}/{r.n_dev}/{r.n_test}" for d, r in sizes.iterrows())
-    cfg = PROFILES[profile]['train']
-    return (f"Profile `{profile}` (epochs {cfg.get('epochs')}, max_len {cfg.get('max_len')}, batch {cfg.get('batch_size')}); "
+    prof = PROFILES[profile]; cfg = prof['train']
+    layered = ''.join(f"; {name}: " + ', '.join(f'{k} {v}' for k, v in o.items())   # per-dataset, then per-backbone settings
+                      for layer in ('datasets', 'models') for name, o in prof.get(layer, {}).items())
+    return (f"Profile `{profile}` (epochs {cfg.get('epochs')}, max_len {cfg.get('max_len')}, batch {cfg.get('batch_size')}{layered}); "
             f"backbones {', '.join(sorted(df['model'].unique()))}; seeds {sorted(df['seed'].unique().tolist())}; "
             f"train/dev/test questions per dataset — {s}.")
 
