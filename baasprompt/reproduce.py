@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['PROMPT_BASELINES', 'SINGLE_LAYER', 'REFERENCES', 'ABLATIONS', 'METRICS', 'RunSpec', 'grid', 'repo_root', 'resolved',
-           'run_dir', 'is_done', 'run_spec', 'record_status', 'run_grid', 'collect', 'main_table', 'paper_table',
-           'paired_difference', 'verdict', 'compare_methods', 'chance_level', 'chance_check', 'write_tables',
-           'ablation_table', 'verdicts', 'reproduce', 'add_cli']
+           'run_dir', 'is_done', 'set_aside_stale', 'run_spec', 'record_status', 'run_grid', 'collect', 'main_table',
+           'paper_table', 'paired_difference', 'verdict', 'compare_methods', 'chance_level', 'chance_check',
+           'write_tables', 'ablation_table', 'verdicts', 'reproduce', 'add_cli']
 
 # %% ../nbs/20_reproduce.ipynb #c004
 import json, os, sys, threading, time, traceback
@@ -108,6 +108,18 @@ def is_done(spec: RunSpec, profile: str, root: Path) -> bool:
     if not (out/'results.json').exists() or not (out/'config.json').exists(): return False
     return json.loads((out/'config.json').read_text()).get('hash') == config_record(*resolved(spec, profile))['hash']
 
+def set_aside_stale(spec: RunSpec, profile: str, root: Path) -> Path | None:
+    "If the run's folder holds another config's run (the profile changed), move it to `results/<profile>/stale/<run>.<hash8>` and return where."
+    out = run_dir(spec, profile, root)
+    if not (out/'config.json').exists(): return None          # nothing there, or a run that died before writing its config
+    old = json.loads((out/'config.json').read_text()).get('hash', 'unknown')
+    if old == config_record(*resolved(spec, profile))['hash']: return None   # the same run: done, or resumable
+    dest = Path(root)/'results'/profile/'stale'/f'{spec.name}.{old[:8]}'
+    dest = next(d for d in (dest, *(dest.with_name(f'{dest.name}.{k}') for k in range(1, 1000))) if not d.exists())
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    out.rename(dest)   # one rename: the old results are kept whole, never half-moved
+    return dest
+
 def run_spec(spec: RunSpec, profile: str, root: Path, num_processes: int = 1, log=print) -> dict:
     "Execute one grid run as a papermill notebook; return its status (never raises for a failed run)."
     import papermill as pm
@@ -156,6 +168,7 @@ def run_grid(profile: str, only: Iterable[str] | None = None, root: str | Path |
     def one(item):
         i, spec = item
         say(f"[{i}/{len(specs)}] {spec.name}")
+        if moved := set_aside_stale(spec, profile, root): say(f"       {spec.name}: results of an earlier config moved to {moved}")
         status = run_spec(spec, profile, root, num_processes, say)
         record_status(root/'results'/profile/'grid_status.json', status)
         return i, status
