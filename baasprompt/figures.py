@@ -45,7 +45,7 @@ def plot_main_bars(df: pd.DataFrame):
                 ax.bar(i + (j - len(methods) / 2 + 0.5) * w, mean, w, color=COLORS.get(m), label=m if i == 0 else None,
                        yerr=[[mean - lo], [hi - mean]], capsize=2, error_kw={'lw': 0.8})
         for i, ds in enumerate(datasets):
-            chance = 1 / g[g['dataset'] == ds]['n_choices'].max()
+            chance = g[g['dataset'] == ds]['chance'].mean()   # per run from its test questions, as in the tables' chance check
             ax.hlines(chance, i - 0.45, i + 0.45, colors='k', linestyles=':', lw=1)
         ax.set_xticks(range(len(datasets)), datasets); ax.set_ylabel('test accuracy'); ax.set_ylim(0, 1)
         ax.set_title(f'{model}: test accuracy (dotted: chance)'); ax.legend(ncol=5, fontsize=7, loc='upper right')

@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['PROMPT_BASELINES', 'SINGLE_LAYER', 'REFERENCES', 'ABLATIONS', 'METRICS', 'RunSpec', 'grid', 'repo_root', 'resolved',
-           'run_dir', 'is_done', 'set_aside_stale', 'run_spec', 'record_status', 'run_grid', 'collect', 'main_table',
-           'paper_table', 'paired_difference', 'verdict', 'compare_methods', 'chance_level', 'chance_check',
-           'write_tables', 'ablation_table', 'verdicts', 'reproduce', 'add_cli']
+           'run_dir', 'is_done', 'set_aside_stale', 'run_spec', 'record_status', 'run_grid', 'uniform_guess_accuracy',
+           'collect', 'main_table', 'paper_table', 'paired_difference', 'verdict', 'compare_methods', 'chance_level',
+           'chance_check', 'write_tables', 'ablation_table', 'verdicts', 'reproduce', 'add_cli']
 
 # %% ../nbs/20_reproduce.ipynb #c004
 import json, os, sys, threading, time, traceback
@@ -192,6 +192,10 @@ def run_grid(profile: str, only: Iterable[str] | None = None, root: str | Path |
 # %% ../nbs/20_reproduce.ipynb #c011
 METRICS = ['accuracy', 'precision_macro', 'recall_macro', 'f1_macro', 'precision_weighted', 'recall_weighted', 'f1_weighted']
 
+def uniform_guess_accuracy(predictions: str | Path) -> float:
+    "Chance for a run: the expected accuracy of a uniform guess, the mean of 1/(number of options) over the questions of `predictions.jsonl`."
+    with open(predictions) as f: return float(np.mean([1 / len(json.loads(l)['scores']) for l in f]))
+
 def collect(profile: str, root: str | Path | None = None) -> pd.DataFrame:
     "One row per finished run of `profile`: identity, variant, test metrics, CIs, sizes and costs."
     root = Path(root) if root else repo_root()
@@ -203,7 +207,8 @@ def collect(profile: str, root: str | Path | None = None) -> pd.DataFrame:
                                   'trainable_params', 'backbone_params', 'trainable_ratio', 'deployed_params', 'deployed_ratio',
                                   'train_seconds')}
         row.update({k: r['test'][k] for k in METRICS}, variant=variant, run=name,
-                   acc_lo=r['test']['accuracy_ci95'][0], acc_hi=r['test']['accuracy_ci95'][1])
+                   acc_lo=r['test']['accuracy_ci95'][0], acc_hi=r['test']['accuracy_ci95'][1],
+                   chance=uniform_guess_accuracy(f.parent/'predictions.jsonl'))   # ARC-Easy mixes 3, 4 and 5 options
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -287,8 +292,7 @@ def compare_methods(df: pd.DataFrame, a: str, b: str, profile: str, root: Path, 
 # %% ../nbs/20_reproduce.ipynb #f4a9a72c
 def chance_level(root: Path, profile: str, run: str) -> float:
     "Expected test accuracy of a uniform guess in `run`: the mean of 1/(number of options) over its test questions."
-    with open(Path(root)/'results'/profile/'runs'/run/'predictions.jsonl') as f:
-        return float(np.mean([1 / len(json.loads(l)['scores']) for l in f]))
+    return uniform_guess_accuracy(Path(root)/'results'/profile/'runs'/run/'predictions.jsonl')
 
 def chance_check(df: pd.DataFrame, profile: str, root: Path) -> pd.DataFrame:
     "Per backbone and dataset: the best method (mean test accuracy over seeds, default config) against chance."
