@@ -350,7 +350,8 @@ def _train(cfg: TrainConfig, mcfg, out: Path, resume: bool, log) -> dict:
                'test': test, 'trainable_params': trainable, 'backbone_params': backbone_params,
                'trainable_ratio': trainable / backbone_params, 'deployed_params': built.deployed_params,
                'deployed_ratio': built.deployed_params / backbone_params, 'train_seconds': round(loop['train_seconds'], 2), 'dev_eval_seconds': round(loop.get('eval_seconds', 0.0), 2),
-               'optimizer_steps': loop['global_step'], 'num_processes': accelerator.num_processes,
+               'optimizer_steps': loop['global_step'], 'learning_rates': {'method': mcfg.lr, 'head': head_lr},
+               'num_processes': accelerator.num_processes,
                'peak_memory_mb': round(_peak_memory_mb(), 1), 'versions': _versions(), 'git_commit': _git_commit(),
                'config_hash': record['hash'], 'method_info': built.info}
     if main:

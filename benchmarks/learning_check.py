@@ -32,7 +32,7 @@ def main(argv=None):
         dev = [json.loads(l)['dev']['accuracy'] for l in open(out/'metrics.jsonl')]
         chance = 1 / res['n_choices']
         lo, hi = res['test']['accuracy_ci95']
-        rows.append({'method': method, 'lr': mcfg.lr, 'head_lr': mcfg.lr if method == 'head-only' else mcfg.head_lr, 'train_loss': losses, 'loss_falls': losses[-1] < losses[0],
+        rows.append({'method': method, 'lr': mcfg.lr, 'head_lr': res['learning_rates']['head'], 'train_loss': losses, 'loss_falls': losses[-1] < losses[0],
                      'dev_accuracy': dev, 'test_accuracy': res['test']['accuracy'], 'test_accuracy_ci95': [lo, hi],
                      'test_f1_macro': res['test']['f1_macro'], 'chance': chance, 'above_chance': lo > chance,
                      'trainable_params': res['trainable_params'], 'train_seconds': res['train_seconds']})
