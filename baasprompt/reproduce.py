@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['PROMPT_BASELINES', 'SINGLE_LAYER', 'REFERENCES', 'ABLATIONS', 'METRICS', 'RunSpec', 'grid', 'repo_root', 'resolved',
            'run_dir', 'is_done', 'set_aside_stale', 'run_spec', 'record_status', 'run_grid', 'uniform_guess_accuracy',
-           'collect', 'main_table', 'paper_table', 'paired_difference', 'verdict', 'compare_methods', 'chance_level',
-           'chance_check', 'write_tables', 'ablation_table', 'verdicts', 'reproduce', 'add_cli']
+           'collect', 'main_table', 'paper_table', 'paired_difference', 'verdict', 'compare_methods', 'chance_check',
+           'write_tables', 'ablation_table', 'verdicts', 'reproduce', 'add_cli']
 
 # %% ../nbs/20_reproduce.ipynb #c004
 import json, os, sys, threading, time, traceback
@@ -102,18 +102,23 @@ def resolved(spec: RunSpec, profile: str):
 def run_dir(spec: RunSpec, profile: str, root: Path) -> Path:
     return Path(root)/'results'/profile/'runs'/spec.name
 
+def _saved_hash(out: Path) -> str | None:
+    "The config hash a run folder was written for (None if it has no config yet)."
+    return json.loads((out/'config.json').read_text()).get('hash', 'unknown') if (out/'config.json').exists() else None
+
+def _current_hash(spec: RunSpec, profile: str) -> str:
+    return config_record(*resolved(spec, profile))['hash']
+
 def is_done(spec: RunSpec, profile: str, root: Path) -> bool:
     "True if the run's results exist for exactly the config it would run with now."
     out = run_dir(spec, profile, root)
-    if not (out/'results.json').exists() or not (out/'config.json').exists(): return False
-    return json.loads((out/'config.json').read_text()).get('hash') == config_record(*resolved(spec, profile))['hash']
+    return (out/'results.json').exists() and _saved_hash(out) == _current_hash(spec, profile)
 
 def set_aside_stale(spec: RunSpec, profile: str, root: Path) -> Path | None:
     "If the run's folder holds another config's run (the profile changed), move it to `results/<profile>/stale/<run>.<hash8>` and return where."
     out = run_dir(spec, profile, root)
-    if not (out/'config.json').exists(): return None          # nothing there, or a run that died before writing its config
-    old = json.loads((out/'config.json').read_text()).get('hash', 'unknown')
-    if old == config_record(*resolved(spec, profile))['hash']: return None   # the same run: done, or resumable
+    old = _saved_hash(out)
+    if old is None or old == _current_hash(spec, profile): return None   # nothing there (or no config yet), or the same run: done or resumable
     dest = Path(root)/'results'/profile/'stale'/f'{spec.name}.{old[:8]}'
     dest = next(d for d in (dest, *(dest.with_name(f'{dest.name}.{k}') for k in range(1, 1000))) if not d.exists())
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -290,17 +295,13 @@ def compare_methods(df: pd.DataFrame, a: str, b: str, profile: str, root: Path, 
     return pd.DataFrame(out)
 
 # %% ../nbs/20_reproduce.ipynb #f4a9a72c
-def chance_level(root: Path, profile: str, run: str) -> float:
-    "Expected test accuracy of a uniform guess in `run`: the mean of 1/(number of options) over its test questions."
-    return uniform_guess_accuracy(Path(root)/'results'/profile/'runs'/run/'predictions.jsonl')
-
-def chance_check(df: pd.DataFrame, profile: str, root: Path) -> pd.DataFrame:
+def chance_check(df: pd.DataFrame) -> pd.DataFrame:
     "Per backbone and dataset: the best method (mean test accuracy over seeds, default config) against chance."
     out = []
     for (model, dataset), g in df[df['variant'] == ''].groupby(['model', 'dataset'], sort=False) if len(df) else []:
         method = g.groupby('method')['accuracy'].mean().idxmax()
         best = g[g['method'] == method]
-        chance = chance_level(root, profile, best['run'].iloc[0])
+        chance = best['chance'].mean()   # the same test questions for every seed
         out.append({'backbone': model, 'dataset': dataset, 'best method': method, 'seeds': len(best),
                     'test acc': f"{best['accuracy'].mean():.3f}", 'lowest CI bound': f"{best['acc_lo'].min():.3f}",
                     'chance': f"{chance:.3f}", 'above chance': 'yes' if best['acc_lo'].min() > chance else '**no**'})
@@ -321,7 +322,7 @@ def write_tables(profile: str, root: str | Path | None = None, average: str = 'm
     md = [f"# Main table — profile `{profile}` (ours)", '', meta, '',
           f"Precision, recall and F1 are **{average}** averages over answer positions; cells are mean ± std over seeds.", '',
           ours.to_markdown(index=False) if not ours.empty else '(no finished runs)', '']
-    check = chance_check(df, profile, root)
+    check = chance_check(df)
     if not check.empty:
         md += ['**Is the best method above chance?**', '',
                'Per backbone and dataset, the method with the best mean test accuracy; "yes" only if every seed\'s 95 % interval '

@@ -9,6 +9,7 @@ import argparse, json, sys, time
 from pathlib import Path
 from baasprompt.core import atomic_write, atomic_write_json
 from baasprompt.train import resolve_config, train, run_name
+from baasprompt.reproduce import uniform_guess_accuracy
 
 ROOT = Path(__file__).resolve().parent.parent
 METHODS = ['prompt-tuning', 'prefix-tuning', 'p-tuning', 'p-tuning-v2', 'baasprompt', 'lora', 'full', 'head-only']
@@ -30,7 +31,7 @@ def main(argv=None):
         res = train(cfg, mcfg, out, resume=True)
         losses = [json.loads(l)['train_loss'] for l in open(out/'metrics.jsonl')]
         dev = [json.loads(l)['dev']['accuracy'] for l in open(out/'metrics.jsonl')]
-        chance = 1 / res['n_choices']
+        chance = uniform_guess_accuracy(out/'predictions.jsonl')   # as the tables' chance check (mixed option counts)
         lo, hi = res['test']['accuracy_ci95']
         rows.append({'method': method, 'lr': mcfg.lr, 'head_lr': res['learning_rates']['head'], 'train_loss': losses, 'loss_falls': losses[-1] < losses[0],
                      'dev_accuracy': dev, 'test_accuracy': res['test']['accuracy'], 'test_accuracy_ci95': [lo, hi],
