@@ -14,7 +14,8 @@ from pathlib import Path
 import torch
 from torch import nn
 from .core import ConfigError, unknown_name, cache_dir, stable_hash, atomic_write_json
-from .backbones import Backbone, MCQScorer, count_params
+from .backbones import Backbone, count_params
+from .scoring import make_scorer
 from .methods import MethodConfig, METHOD_CONFIGS, BuiltMethod, with_lora
 
 # %% ../nbs/15_baasprompt.ipynb #c006
@@ -148,7 +149,7 @@ def init_prompts(cfg: BaasPromptConfig, backbone: Backbone, rows: list, L_p: int
 
 # %% ../nbs/15_baasprompt.ipynb #c015
 def build_baasprompt(cfg: BaasPromptConfig, backbone: Backbone, dropout: float = 0.1, train_data=None, seed: int = 0,
-                     max_len: int = 512) -> BuiltMethod:
+                     max_len: int = 512, scorer: str = 'head', **scorer_options) -> BuiltMethod:
     "BaasPrompt on `backbone`: a scorer whose prompt slots are filled by the reparameterised prefix and suffix."
     from baasprompt.reparam import make_reparam, ReparamPrompt
     L_p, L_s = check_config(cfg, max_len)
@@ -159,11 +160,11 @@ def build_baasprompt(cfg: BaasPromptConfig, backbone: Backbone, dropout: float =
     if cfg.lora: model = with_lora(backbone, cfg.lora_r, 2 * cfg.lora_r, 0.1)
     torch.manual_seed(seed)
     prompt = ReparamPrompt(prefix, suffix, make_reparam(cfg.reparam, H, L_p, L_s, hidden=cfg.reparam_hidden or None))
-    scorer = MCQScorer(model, backbone.kind, H, prompt=prompt, dropout=dropout)
+    s = make_scorer(scorer, model, backbone.spec, H, prompt=prompt, dropout=dropout, **scorer_options)
     lora_params = count_params(model, trainable=True) if cfg.lora else 0
-    deployed = (L_p + L_s) * H + H + 1 + lora_params
+    deployed = (L_p + L_s) * H + sum(p.numel() for p in s.own_parameters()) + lora_params
     info.update(reparam=cfg.reparam, encoder_params=count_params(prompt.reparam), prompt_params=(L_p + L_s) * H)
-    return BuiltMethod(scorer, cfg, {'prefix_len': L_p, 'suffix_len': L_s}, deployed, info=info)
+    return BuiltMethod(s, cfg, {'scorer': scorer, 'prefix_len': L_p, 'suffix_len': L_s}, deployed, info=info)
 
 # %% ../nbs/15_baasprompt.ipynb #c017
 def export_run(run_dir: str | Path, output: str | Path | None = None) -> Path:
@@ -174,8 +175,9 @@ def export_run(run_dir: str | Path, output: str | Path | None = None) -> Path:
     if run.cfg.method != 'baasprompt': raise ConfigError(f"export folds BaasPrompt's reparameterisation; {run_dir} is a {run.cfg.method} run")
     prompt = run.built.scorer.prompt
     vectors = prompt.fold().vectors
-    head = run.built.scorer.head
-    tensors = {'prompt': vectors.contiguous(), 'head.weight': head.weight.detach().contiguous(), 'head.bias': head.bias.detach().contiguous()}
+    own = {id(p) for p in run.built.scorer.own_parameters()}
+    tensors = {'prompt': vectors.contiguous(),
+               **{f'scorer.{n}': p.detach().contiguous() for n, p in run.built.scorer.named_parameters() if id(p) in own}}
     if run.mcfg.lora:
         tensors.update({f'lora.{n}': p.detach().contiguous() for n, p in run.built.scorer.backbone.named_parameters() if 'lora_' in n})
     out = Path(output) if output else Path(run_dir)/'exported.safetensors'
@@ -184,19 +186,20 @@ def export_run(run_dir: str | Path, output: str | Path | None = None) -> Path:
     return out
 
 def load_exported(path: str | Path):
-    "A `LoadedRun` that scores with the exported (folded) prompt and head."
+    "A `LoadedRun` that scores with the exported (folded) prompt and the scorer's own parameters, as the run was trained."
     from safetensors import safe_open
     from safetensors.torch import load_file
     from baasprompt.predict import LoadedRun
-    from baasprompt.backbones import load_backbone, MCQEncoder
+    from baasprompt.backbones import load_backbone
+    from baasprompt.scoring import MCQEncoder
     from baasprompt.methods import method_config
-    from baasprompt.train import TrainConfig
+    from baasprompt.train import TrainConfig, run_scorer, scorer_options
     from baasprompt.reparam import FoldedPrompt
     with safe_open(str(path), 'pt') as f: meta = f.metadata()
     rec, t = json.loads(meta['config']), load_file(path)
-    cfg = TrainConfig(**rec['run'])
+    cfg = TrainConfig(**{**rec['run'], 'scorer': run_scorer(rec)})
     mcfg = method_config('baasprompt', **{k: v for k, v in rec['method'].items() if k != 'method'})
-    bb = load_backbone(cfg.model, seed=cfg.seed)
+    bb = load_backbone(cfg.model, lm_head=cfg.scorer == 'likelihood', seed=cfg.seed)
     model = bb.model
     if mcfg.lora:
         model = with_lora(bb, mcfg.lora_r, 2 * mcfg.lora_r, 0.1)
@@ -204,11 +207,13 @@ def load_exported(path: str | Path):
         with torch.no_grad():
             for k, v in t.items():
                 if k.startswith('lora.'): params[k[5:]].copy_(v)
-    scorer = MCQScorer(model, bb.kind, bb.hidden_size, prompt=FoldedPrompt(t['prompt']))
-    with torch.no_grad(): scorer.head.weight.copy_(t['head.weight']); scorer.head.bias.copy_(t['head.bias'])
+    scorer = make_scorer(cfg.scorer, model, bb.spec, bb.hidden_size, prompt=FoldedPrompt(t['prompt']), **scorer_options(cfg))
+    own = {n: p for n, p in scorer.named_parameters() if any(p is q for q in scorer.own_parameters())}
+    with torch.no_grad():   # exports written before the scorers existed name the head without the prefix
+        for n, p in own.items(): p.copy_(t[f'scorer.{n}'] if f'scorer.{n}' in t else t[n])
     scorer.eval()
     from baasprompt.methods import BuiltMethod
-    built = BuiltMethod(scorer, mcfg, {'prefix_len': int(meta['prefix_len']), 'suffix_len': int(meta['suffix_len'])})
+    built = BuiltMethod(scorer, mcfg, {'scorer': cfg.scorer, 'prefix_len': int(meta['prefix_len']), 'suffix_len': int(meta['suffix_len'])})
     enc = MCQEncoder(bb.tokenizer, bb.kind, max_len=cfg.max_len, n_choices=4, **built.encoder_kwargs)
     return LoadedRun(cfg, mcfg, built, enc)
 

@@ -15,7 +15,8 @@ from typing import Any, Callable
 import torch
 from torch import nn
 from .core import ConfigError, unknown_name
-from .backbones import Backbone, MCQScorer, MCQEncoder, count_params
+from .backbones import Backbone, count_params
+from .scoring import MCQEncoder, make_scorer
 
 # %% ../nbs/04_methods.ipynb #c006
 @dataclass
@@ -83,7 +84,7 @@ class HeadOnlyConfig(MethodConfig):
 
 @dataclass
 class ZeroShotConfig(MethodConfig):
-    "Decoders only: each option ranked by its mean log-likelihood under a fixed template; no training."
+    "The frozen backbone, scored by what it already knows (similarity for sentence encoders, likelihood for decoders); no training."
     method: str = 'zero-shot'
     trains: bool = False
 
@@ -115,7 +116,6 @@ class BuiltMethod:
     config: MethodConfig
     encoder_kwargs: dict = field(default_factory=dict)
     deployed_params: int = 0      # parameters to ship after folding reparameterisations
-    lm: nn.Module | None = None   # zero-shot: the language model that scores options
     info: dict = field(default_factory=dict)  # diagnostics saved with the results (e.g. BaasPrompt's topic words)
 
 def _text_init(peft_model, tokenizer, text: str, n: int) -> None:
@@ -138,46 +138,46 @@ def _n_layers(model) -> int:
     cfg = model.config
     return getattr(cfg, 'num_hidden_layers', None) or getattr(cfg, 'n_layer')
 
-def build_method(cfg: MethodConfig, backbone: Backbone, dropout: float = 0.1, train_data=None, seed: int = 0, max_len: int = 512) -> BuiltMethod:
-    "Wrap `backbone` for method `cfg.method`: a scorer whose trainable parameters are exactly the method's (and the head)."
+def build_method(cfg: MethodConfig, backbone: Backbone, dropout: float = 0.1, train_data=None, seed: int = 0, max_len: int = 512,
+                 scorer: str = 'head', **scorer_options) -> BuiltMethod:
+    "Wrap `backbone` for method `cfg.method`, scored by `scorer`: its trainable parameters are exactly the method's (and the scorer's own)."
     from peft import TaskType, PromptTuningConfig as PTC, PrefixTuningConfig as PfxC, PromptEncoderConfig as PEC
     task, H, m = TaskType.FEATURE_EXTRACTION, backbone.hidden_size, cfg.method
+    if scorer == 'likelihood' and backbone.model.get_output_embeddings() is None:
+        raise ConfigError(f"the likelihood scorer needs {backbone.spec.name!r} loaded with its language-model head (load_backbone(..., lm_head=True))")
     if m == 'baasprompt':
         from baasprompt.baasprompt import build_baasprompt
-        return build_baasprompt(cfg, backbone, dropout, train_data=train_data, seed=seed, max_len=max_len)
-    head = H + 1
+        return build_baasprompt(cfg, backbone, dropout, train_data=train_data, seed=seed, max_len=max_len, scorer=scorer, **scorer_options)
+    if m == 'head-only' and scorer != 'head':
+        raise ConfigError(f"head-only trains nothing but a head, and the {scorer} scorer has none: its counterpart there is zero-shot "
+                          "(set scorer=head to run head-only)")
+    if m == 'zero-shot' and scorer == 'head':
+        raise ConfigError("zero-shot scores with what the backbone already knows, and a new head is untrained: "
+                          "use scorer similarity (sentence encoders) or likelihood (decoders), or auto")
+    def built(model, kw=None, method_params=0, **extra):
+        s = make_scorer(scorer, model, backbone.spec, H, dropout=dropout, **scorer_options)
+        if not cfg.trains: s.requires_grad_(False)   # zero-shot: not even the temperature trains
+        own = sum(p.numel() for p in s.own_parameters()) if cfg.trains else 0
+        return BuiltMethod(s, cfg, {'scorer': scorer, **(kw or {})}, method_params + own, **extra)
     if m == 'prompt-tuning':
         model = _peft(backbone, PTC(task_type=task, num_virtual_tokens=cfg.num_virtual_tokens))
         _text_init(model, backbone.tokenizer, cfg.init_text, cfg.num_virtual_tokens)
-        scorer = MCQScorer(model, backbone.kind, H, input_offset=cfg.num_virtual_tokens, dropout=dropout)
-        return BuiltMethod(scorer, cfg, {'virtual_tokens': cfg.num_virtual_tokens}, cfg.num_virtual_tokens * H + head)
+        return built(model, {'virtual_tokens': cfg.num_virtual_tokens}, cfg.num_virtual_tokens * H)
     if m == 'p-tuning':
         model = _peft(backbone, PEC(task_type=task, num_virtual_tokens=cfg.num_virtual_tokens,
                                     encoder_reparameterization_type=cfg.encoder, encoder_hidden_size=cfg.encoder_hidden_size))
-        scorer = MCQScorer(model, backbone.kind, H, input_offset=cfg.num_virtual_tokens, dropout=dropout)
-        return BuiltMethod(scorer, cfg, {'virtual_tokens': cfg.num_virtual_tokens}, cfg.num_virtual_tokens * H + head)
+        return built(model, {'virtual_tokens': cfg.num_virtual_tokens}, cfg.num_virtual_tokens * H)
     if m in ('prefix-tuning', 'p-tuning-v2'):
         extra = dict(prefix_projection=True, encoder_hidden_size=cfg.encoder_hidden_size) if m == 'prefix-tuning' else {}
         model = _peft(backbone, PfxC(task_type=task, num_virtual_tokens=cfg.num_virtual_tokens, **extra))
-        scorer = MCQScorer(model, backbone.kind, H, dropout=dropout)
         kv = getattr(model.peft_config['default'], 'token_dim', H)  # per-layer key/value width (H, or less with GQA)
-        return BuiltMethod(scorer, cfg, {}, cfg.num_virtual_tokens * _n_layers(backbone.model) * 2 * kv + head)
+        return built(model, {}, cfg.num_virtual_tokens * _n_layers(backbone.model) * 2 * kv)
     if m == 'lora':
         model = with_lora(backbone, cfg.r, cfg.alpha, cfg.dropout)
-        scorer = MCQScorer(model, backbone.kind, H, dropout=dropout)
-        return BuiltMethod(scorer, cfg, {}, count_params(model, trainable=True) + head)
+        return built(model, {}, count_params(model, trainable=True))
     if m == 'full':
         for p in backbone.model.parameters(): p.requires_grad_(True)
-        scorer = MCQScorer(backbone.model, backbone.kind, H, dropout=dropout)
-        return BuiltMethod(scorer, cfg, {}, count_params(scorer))
-    if m == 'head-only':
-        scorer = MCQScorer(backbone.model, backbone.kind, H, dropout=dropout)
-        return BuiltMethod(scorer, cfg, {'template': cfg.template}, head)
-    if m == 'zero-shot':
-        if backbone.kind != 'decoder':
-            raise ConfigError(f"zero-shot scores options by language-model likelihood, so it needs a decoder backbone; "
-                              f"{backbone.spec.name!r} is an encoder")
-        scorer = MCQScorer(backbone.model, backbone.kind, H)
-        scorer.head.requires_grad_(False)  # unused: options are ranked by the language model
-        return BuiltMethod(scorer, cfg, {}, 0, lm=backbone.model)
+        return built(backbone.model, {}, count_params(backbone.model))
+    if m == 'head-only': return built(backbone.model, {'template': cfg.template})
+    if m == 'zero-shot': return built(backbone.model)
     raise unknown_name('method', m, METHOD_CONFIGS)

@@ -13,9 +13,10 @@ from typing import Any
 
 import torch
 from .core import BaasPromptError, ConfigError, MCQDataError
-from .backbones import MCQEncoder, load_backbone, lm_option_scores
+from .backbones import load_backbone
+from .scoring import MCQEncoder
 from .methods import method_config, build_method
-from .train import TrainConfig, load_trainable
+from .train import TrainConfig, load_trainable, run_scorer, scorer_options
 from .data import _jsonl, _jsonl_row, _collect
 
 # %% ../nbs/07_predict.ipynb #c005
@@ -34,11 +35,12 @@ def load_run(run_dir: str | Path, n_choices: int | None = None) -> LoadedRun:
     for f in ('config.json', 'results.json', 'trained.safetensors'):
         if not (run_dir/f).exists(): raise BaasPromptError(f"{run_dir} is not a finished run: {f} is missing")
     rec = json.loads((run_dir/'config.json').read_text())
-    cfg = TrainConfig(**rec['run'])
+    cfg = TrainConfig(**{**rec['run'], 'scorer': run_scorer(rec)})   # a saved run predicts with the scorer it was trained with
     mcfg = method_config(rec['method']['method'], **{k: v for k, v in rec['method'].items() if k != 'method'})
     results = json.loads((run_dir/'results.json').read_text())
-    bb = load_backbone(cfg.model, lm_head=(cfg.method == 'zero-shot'), seed=cfg.seed)
-    built = build_method(mcfg, bb, dropout=cfg.dropout, train_data=None, seed=cfg.seed, max_len=cfg.max_len)
+    bb = load_backbone(cfg.model, lm_head=(cfg.scorer == 'likelihood'), seed=cfg.seed)
+    built = build_method(mcfg, bb, dropout=cfg.dropout, train_data=None, seed=cfg.seed, max_len=cfg.max_len,
+                         scorer=cfg.scorer, **scorer_options(cfg))
     state = load_file(run_dir/'trained.safetensors')
     if mcfg.trains: load_trainable(built.scorer, state)
     built.scorer.eval()
@@ -65,7 +67,7 @@ def predict_rows(run: LoadedRun, rows: list[dict], batch_size: int = 16) -> list
     for i in range(0, len(rows), batch_size):
         chunk = rows[i:i + batch_size]
         batch = run.encoder([{**r, 'label': r['label'] if r['label'] is not None else -100} for r in chunk])
-        scores = lm_option_scores(run.built.lm, batch) if run.built.lm is not None else run.built.scorer(batch)
+        scores = run.built.scorer(batch)
         for r, s in zip(chunk, scores):
             s = s[:len(r['choices'])]
             p = {'id': r['id'], 'scores': [round(float(x), 6) for x in s], 'prediction': int(s.argmax())}

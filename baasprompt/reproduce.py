@@ -36,7 +36,7 @@ class RunSpec:
     dataset: str
     seed: int = 0
     overrides: tuple = ()       # ((key, value), ...) — hashable
-    group: str = 'main'         # 'main' | 'reference' | 'decoder' | 'ablation'
+    group: str = 'main'         # 'main' | 'reference' | 'decoder' | 'zero-shot' | 'ablation'
 
     @property
     def name(self) -> str:
@@ -61,14 +61,18 @@ def _methods():
     from baasprompt.methods import register_all
     return register_all()
 
+def _fitting(methods: list[str], profile: str) -> list[str]:
+    "Methods that mean something under the profile's scorer: head-only trains nothing but a head, so it needs `head`."
+    return [m for m in methods if m != 'head-only' or PROFILES[profile]['train'].get('scorer') == 'head']
+
 def grid(profile: str) -> list[RunSpec]:
     "The runs of `profile`'s reproduction, main table first, ablations last."
     if profile == 'smoke':
-        return _specs(['head-only', 'prompt-tuning'], ['minilm'], ['sciq'], [0], 'main')
+        return _specs(['zero-shot', 'prompt-tuning'], ['minilm'], ['sciq'], [0], 'main')
     if profile == 'demo':
         return (_specs(PROMPT_BASELINES + ['baasprompt'], ['minilm'], ['sciq'], [0], 'main')
-                + _specs(REFERENCES, ['minilm'], ['sciq'], [0], 'reference')
-                + _specs(['zero-shot'], ['smollm2-135m'], ['sciq'], [0], 'decoder'))
+                + _specs(_fitting(REFERENCES, profile), ['minilm'], ['sciq'], [0], 'reference')
+                + _specs(['zero-shot'], ['minilm', 'smollm2-135m'], ['sciq'], [0], 'zero-shot'))
     if profile == 'quick':
         main3 = ['sciq', 'dream', 'commonsense_qa']
         return (_specs(PROMPT_BASELINES + ['baasprompt', 'lora'], ['minilm'], main3, [0, 1, 2], 'main')
@@ -76,6 +80,7 @@ def grid(profile: str) -> list[RunSpec]:
                 + _specs(PROMPT_BASELINES + ['baasprompt', 'lora', 'full'], ['minilm'], ['arc_easy', 'openbookqa'], [0], 'reference')
                 + _specs(['prompt-tuning', 'baasprompt', 'zero-shot'], ['smollm2-135m'], ['sciq', 'commonsense_qa'], [0], 'decoder')
                 + _specs(['zero-shot'], ['smollm2-135m'], ['dream', 'arc_easy', 'openbookqa'], [0], 'decoder')  # no training: a cheap check of data and scoring
+                + _specs(['zero-shot'], ['minilm'], main3 + ['arc_easy', 'openbookqa'], [0], 'zero-shot')
                 + _ablations('minilm', 'sciq'))
     if profile == 'paper':
         enc, dec = ['bert-base-uncased', 'bert-large-uncased', 'roberta-large'], ['gpt2', 'gpt2-medium']
@@ -212,6 +217,7 @@ def collect(profile: str, root: str | Path | None = None) -> pd.DataFrame:
                                   'trainable_params', 'backbone_params', 'trainable_ratio', 'deployed_params', 'deployed_ratio',
                                   'train_seconds')}
         row.update({k: r['test'][k] for k in METRICS}, variant=variant, run=name,
+                   scorer=r.get('scorer') or ('likelihood' if r['method'] == 'zero-shot' else 'head'),   # runs saved before scorers existed
                    acc_lo=r['test']['accuracy_ci95'][0], acc_hi=r['test']['accuracy_ci95'][1],
                    chance=uniform_guess_accuracy(f.parent/'predictions.jsonl'))   # ARC-Easy mixes 3, 4 and 5 options
         rows.append(row)
@@ -347,8 +353,9 @@ def _describe(df: pd.DataFrame, profile: str) -> str:
     prof = PROFILES[profile]; cfg = prof['train']
     layered = ''.join(f"; {name}: " + ', '.join(f'{k} {v}' for k, v in o.items())   # per-dataset, then per-backbone settings
                       for layer in ('datasets', 'models') for name, o in prof.get(layer, {}).items())
+    scorers = '; '.join(f"{m}: {', '.join(sorted(g.unique()))}" for m, g in df.groupby('model')['scorer'])
     return (f"Profile `{profile}` (epochs {cfg.get('epochs')}, max_len {cfg.get('max_len')}, batch {cfg.get('batch_size')}{layered}); "
-            f"backbones {', '.join(sorted(df['model'].unique()))}; seeds {sorted(df['seed'].unique().tolist())}; "
+            f"backbones {', '.join(sorted(df['model'].unique()))}; scorer per backbone — {scorers}; seeds {sorted(df['seed'].unique().tolist())}; "
             f"train/dev/test questions per dataset — {s}.")
 
 def ablation_table(df: pd.DataFrame) -> pd.DataFrame:

@@ -16,9 +16,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT/'benchmarks'/'results'
-SECTIONS = ('steps', 'trainer', 'topics', 'chains', 'predict', 'backbones')
+SECTIONS = ('steps', 'trainer', 'topics', 'chains', 'predict', 'backbones', 'scoring')
 TARGETS = {'baasprompt_vs_prompt_tuning': 1.25, 'prompt_tuning_vs_floor': 1.15, 'ours_vs_trainer': 0.95,
-           'deployed_ratio': 0.001, 'tfqdfvs_csqa_seconds': 60.0, 'warm_chain_calls': 0}
+           'deployed_ratio': 0.001, 'tfqdfvs_csqa_seconds': 60.0, 'warm_chain_calls': 0, 'similarity_vs_head': 0.4}
 
 # ---------------------------------------------------------------------------------------------------------------- settings
 def settings(quick: bool) -> dict:
@@ -31,7 +31,8 @@ def settings(quick: bool) -> dict:
                     topics=dict(sizes=[1000], methods=['cluster', 'lda', 'tfqdfvs', 'random'], csqa_full_tfqdfvs=True),
                     chains=dict(n_rows=16, k=2, max_tokens=32, max_candidates=1),
                     predict=dict(n_sciq=32, n_dream=32),
-                    backbones=dict(batch=1, total_len=64, prompt_len=8, warmup=1, timed=2, names=['minilm', 'smollm2-135m']))
+                    backbones=dict(batch=1, total_len=64, prompt_len=8, warmup=1, timed=2, names=['minilm', 'smollm2-135m']),
+                    scoring=dict(batch=2, total_len=64, prompt_len=8, reps=2, decoder_batch=1, decoder_lengths={'sciq': 128, 'dream': 256}))
     return dict(steps=dict(batch=8, total_len=128, prompt_len=20, warmup=2, timed=10, floor_every=2,
                            configs=['floor', 'prompt-tuning', 'p-tuning', 'prefix-tuning', 'p-tuning-v2', 'lora', 'full', 'head-only',
                                     'baasprompt', 'baasprompt-lstm', 'baasprompt-mlp', 'baasprompt-none', 'baasprompt-lora', 'zero-shot'],
@@ -40,7 +41,8 @@ def settings(quick: bool) -> dict:
                 topics=dict(sizes=[1000, 3000, 10000], methods=['cluster', 'lda', 'tfqdfvs', 'random'], csqa_full_tfqdfvs=True),
                 chains=dict(n_rows=40, k=2, max_tokens=64, max_candidates=2),
                 predict=dict(n_sciq=200, n_dream=200),
-                backbones=dict(batch=2, total_len=128, prompt_len=20, warmup=2, timed=10, names=['minilm', 'smollm2-135m']))
+                backbones=dict(batch=2, total_len=128, prompt_len=20, warmup=2, timed=10, names=['minilm', 'smollm2-135m']),
+                scoring=dict(batch=8, total_len=128, prompt_len=20, reps=3, decoder_batch=2, decoder_lengths={'sciq': 384, 'dream': 512}))
 
 def step_configs(prompt_len: int, total_len: int) -> dict:
     """name -> (method, overrides). Input-layer prompts get `prompt_len` slots inside `total_len`: PEFT's prompt tuning and
@@ -158,9 +160,10 @@ def child_steps(spec: dict) -> dict:
     load changes on the shared machine cannot skew."""
     t0, load0 = time.time(), os.getloadavg()
     torch = _threads_one()
-    from baasprompt.backbones import load_backbone, MCQEncoder, mcq_loss, count_params
+    from baasprompt.backbones import load_backbone, count_params
+    from baasprompt.scoring import MCQEncoder, mcq_loss
     from baasprompt.methods import build_method
-    from baasprompt.train import resolve_config
+    from baasprompt.train import resolve_config, make_optimizer
     from transformers import get_linear_schedule_with_warmup
     name, method, over, T = spec['name'], spec['method'], spec['overrides'], spec['total_len']
     rows = spec['rows']
@@ -199,7 +202,7 @@ def child_steps(spec: dict) -> dict:
     else:
         _, mcfg = resolve_config(method, spec['backbone'], 'sciq', 'demo', 0, over)
         for k, v in over.items(): setattr(mcfg, k, v)   # resolve_config's string casting turns reparam='none' into None
-        built = build_method(mcfg, bb, dropout=0.1, train_data=None, seed=0, max_len=T)
+        built = build_method(mcfg, bb, dropout=0.1, train_data=None, seed=0, max_len=T, scorer='head')
         scorer = built.scorer
         enc = MCQEncoder(bb.tokenizer, bb.kind, max_len=T, n_choices=4, **built.encoder_kwargs)
         batch = enc(rows)
@@ -207,10 +210,7 @@ def child_steps(spec: dict) -> dict:
         total = L + built.encoder_kwargs.get('virtual_tokens', 0)
         trainable, deployed = count_params(scorer, trainable=True), built.deployed_params
         info = {k: v for k, v in built.info.items() if k in ('encoder_params', 'prompt_params', 'reparam')}
-        method_params = [p for n, p in scorer.named_parameters() if p.requires_grad and not n.startswith('head.')]
-        groups = [{'params': method_params, 'lr': mcfg.lr}, {'params': list(scorer.head.parameters()), 'lr': mcfg.head_lr}]
-        opt_cls = torch.optim.AdamW if mcfg.optimizer == 'adamw' else torch.optim.Adam
-        opt = opt_cls([g for g in groups if g['params']], weight_decay=mcfg.weight_decay)
+        opt, _ = make_optimizer(scorer, mcfg)
         sched = get_linear_schedule_with_warmup(opt, 0, 1000)
         scorer.train()
         labels = batch['labels']
@@ -291,7 +291,8 @@ def child_ours(spec: dict) -> dict:
         return out
     tr.mcq_loss = stamped_loss
     over = {'num_virtual_tokens': spec['prompt_len'], 'max_len': spec['total_len'], 'batch_size': spec['batch'], 'eval_batch_size': 8,
-            'grad_accum': 1, 'epochs': 1, 'warmup_steps': 0, 'train_limit': None, 'dev_limit': None, 'test_limit': None, 'n_boot': 10}
+            'grad_accum': 1, 'epochs': 1, 'warmup_steps': 0, 'train_limit': None, 'dev_limit': None, 'test_limit': None, 'n_boot': 10,
+            'scorer': 'head'}   # the same scorer as the Trainer side
     cfg, mcfg = tr.resolve_config('prompt-tuning', 'minilm', f"jsonl:{spec['data']}", 'demo', 0, over)
     out_dir = Path(spec['run_dir'])
     res = tr.train(cfg, mcfg, out_dir, log=lambda *a: None)
@@ -312,16 +313,17 @@ def child_trainer(spec: dict) -> dict:
     from torch import nn
     from transformers import Trainer, TrainingArguments, get_linear_schedule_with_warmup
     from transformers.trainer_utils import set_seed
-    from baasprompt.backbones import load_backbone, MCQEncoder, mcq_loss, count_params
+    from baasprompt.backbones import load_backbone, count_params
+    from baasprompt.scoring import MCQEncoder, mcq_loss
     from baasprompt.methods import build_method
-    from baasprompt.train import resolve_config
+    from baasprompt.train import resolve_config, make_optimizer
     from baasprompt.data import load_mcq
     set_seed(0)
     over = {'num_virtual_tokens': spec['prompt_len'], 'max_len': spec['total_len']}
     cfg, mcfg = resolve_config('prompt-tuning', 'minilm', f"jsonl:{spec['data']}", 'demo', 0, over)
     rows = [dict(r, index=i) for i, r in enumerate(load_mcq(cfg.dataset, 'train'))]
     bb = load_backbone('minilm', seed=0)
-    built = build_method(mcfg, bb, dropout=cfg.dropout, train_data=None, seed=0, max_len=cfg.max_len)
+    built = build_method(mcfg, bb, dropout=cfg.dropout, train_data=None, seed=0, max_len=cfg.max_len, scorer='head')
     scorer = built.scorer
     enc = MCQEncoder(bb.tokenizer, bb.kind, max_len=cfg.max_len, n_choices=4, **built.encoder_kwargs)
 
@@ -329,18 +331,16 @@ def child_trainer(spec: dict) -> dict:
         "The collated batch in, `{'loss': ...}` out (explicit arguments: no loss kwargs are passed by Trainer)."
         def __init__(self, scorer):
             super().__init__(); self.scorer = scorer
-        def forward(self, input_ids, attention_mask, prompt_slots, pool_index, text_end, choice_len, choice_mask, labels, index=None):
+        def forward(self, input_ids, attention_mask, prompt_slots, pool_index, text_end, choice_mask, labels, index=None):
             batch = dict(input_ids=input_ids, attention_mask=attention_mask, prompt_slots=prompt_slots, pool_index=pool_index,
-                         text_end=text_end, choice_len=choice_len, choice_mask=choice_mask, labels=labels)
+                         text_end=text_end, choice_mask=choice_mask, labels=labels)
             loss = mcq_loss(self.scorer(batch), labels)
             stamps.append(time.perf_counter())
             return {'loss': loss}
 
     stamps = []
     model = Wrapped(scorer)
-    method_params = [p for n, p in scorer.named_parameters() if p.requires_grad and not n.startswith('head.')]
-    groups = [{'params': method_params, 'lr': mcfg.lr}, {'params': list(scorer.head.parameters()), 'lr': mcfg.head_lr}]
-    opt = torch.optim.AdamW(groups, weight_decay=mcfg.weight_decay)
+    opt, _ = make_optimizer(scorer, mcfg)
     steps = len(rows) // spec['batch']
     sched = get_linear_schedule_with_warmup(opt, 0, steps)
     with tempfile.TemporaryDirectory() as tmp:
@@ -426,7 +426,7 @@ def child_predict(spec: dict) -> dict:
             'dream': [dict(r) for r in load_mcq('dream', 'test', limit=spec['n_dream'])]}
     out = {'runs': {}}
     for method in ('head-only', 'prompt-tuning'):
-        cfg, mcfg = resolve_config(method, 'minilm', 'sciq', 'smoke', 0, {})
+        cfg, mcfg = resolve_config(method, 'minilm', 'sciq', 'smoke', 0, {'scorer': 'head'} if method == 'head-only' else {})
         run_dir = Path(spec['tmp'])/method
         t = time.perf_counter()
         res = train(cfg, mcfg, run_dir, log=lambda *a: None)
@@ -443,8 +443,66 @@ def child_predict(spec: dict) -> dict:
     out['rss_peak_mb'] = round(rss_peak_mb(), 1)
     return {**out, **_child_meta(t0, load0)}
 
+def child_scoring(spec: dict) -> dict:
+    """Cost of one question under each scorer. `minilm` prompt tuning: a training step (forward, backward, AdamW) with
+    `head` (one sequence per option) against `similarity` (one query, options cached) at the same total length.
+    `smollm2-135m` likelihood: the shared context (one pass, its cache expanded over the options) against one sequence per
+    option, scoring (no gradient) and a prompt-tuning training step, at the lengths of real questions."""
+    t0, load0 = time.time(), os.getloadavg()
+    torch = _threads_one()
+    from baasprompt.backbones import load_backbone
+    from baasprompt.scoring import MCQEncoder, mcq_loss
+    from baasprompt.methods import build_method, method_config
+    rows = {k: v for k, v in spec['rows'].items()}
+    def timed(fn, reps):
+        fn(); out = []
+        for _ in range(reps): t = time.perf_counter(); fn(); out.append(time.perf_counter() - t)
+        return _median(out)
+    def make(model, scorer, max_len, batch_rows, **kw):
+        bb = load_backbone(model, lm_head=scorer == 'likelihood')
+        torch.manual_seed(0)
+        built = build_method(method_config('prompt-tuning', num_virtual_tokens=spec['prompt_len']), bb, dropout=0.1,
+                             max_len=max_len, scorer=scorer, **kw)
+        enc = MCQEncoder(bb.tokenizer, bb.kind, max_len=max_len, n_choices=4, **built.encoder_kwargs)
+        return built.scorer, enc(batch_rows)
+    def train_step(s, b):
+        opt = torch.optim.AdamW([p for p in s.parameters() if p.requires_grad], lr=1e-3)
+        def step():
+            s.train(); loss = mcq_loss(s(b), b['labels']); loss.backward(); opt.step(); opt.zero_grad()
+        return step
+    def score(s, b):
+        def fn():
+            s.eval()
+            with torch.no_grad(): s(b)
+        return fn
+    out = {'encoder': {}, 'decoder': {}}
+    enc_rows = rows['sciq'][:spec['batch']]
+    for scorer in ('head', 'similarity'):
+        s, b = make('minilm', scorer, spec['total_len'], enc_rows)
+        out['encoder'][scorer] = {'step_median_s': round(timed(train_step(s, b), spec['reps']), 4), 'questions': len(enc_rows),
+                                  'total_len': spec['total_len']}
+    out['encoder']['ratio'] = round(out['encoder']['similarity']['step_median_s'] / out['encoder']['head']['step_median_s'], 3)
+    for ds, max_len in spec['decoder_lengths'].items():
+        dec_rows = rows[ds][:spec['decoder_batch']]
+        r = {'max_len': max_len, 'questions': len(dec_rows)}
+        scores = {}
+        for shared in (True, False):
+            s, b = make('smollm2-135m', 'likelihood', max_len, dec_rows, shared_context=shared)
+            key = 'shared' if shared else 'per_option'
+            r[key] = {'score_median_s': round(timed(score(s, b), spec['reps']), 3),
+                      'step_median_s': round(timed(train_step(s, b), max(1, spec['reps'] - 1)), 3),
+                      'context_tokens': int(b['context_len'].sum()), 'option_tokens': int(b['option_mask'].sum())}
+            s.eval()
+            with torch.no_grad(): scores[key] = s(b)
+        r['max_abs_score_difference'] = float((scores['shared'] - scores['per_option']).abs().max())
+        r['score_ratio'] = round(r['shared']['score_median_s'] / r['per_option']['score_median_s'], 3)
+        r['step_ratio'] = round(r['shared']['step_median_s'] / r['per_option']['step_median_s'], 3)
+        out['decoder'][ds] = r
+    out['rss_peak_mb'] = round(rss_peak_mb(), 1)
+    return {**out, **_child_meta(t0, load0)}
+
 CHILDREN = {'steps': child_steps, 'ours': child_ours, 'trainer': child_trainer, 'topics': child_topics, 'chains': child_chains,
-            'predict': child_predict}
+            'predict': child_predict, 'scoring': child_scoring}
 
 # ---------------------------------------------------------------------------------------------------------------- sections
 def section_steps(S: dict, out_dir: Path, logs: Path) -> dict:
@@ -600,8 +658,17 @@ def section_backbones(S: dict, out_dir: Path, logs: Path) -> dict:
             'results': res, 'step_ratio': round(b['step_median_s'] / a['step_median_s'], 3),
             'peak_memory_ratio': round(b['rss_peak_mb'] / a['rss_peak_mb'], 3)}
 
+def section_scoring(S: dict, out_dir: Path, logs: Path) -> dict:
+    from baasprompt.data import load_mcq
+    st = S['scoring']
+    rows = {'sciq': long_sciq_rows(st['batch']),
+            'dream': [dict(r) for r in load_mcq('dream', 'test', limit=st['decoder_batch'])]}
+    rows['sciq'] = rows['sciq'][:max(st['batch'], st['decoder_batch'])]
+    res = run_child('scoring', {**st, 'rows': rows}, logs, 'scoring')
+    return {'settings': st, **res}
+
 SECTION_FUNCS = {'steps': section_steps, 'trainer': section_trainer, 'topics': section_topics, 'chains': section_chains,
-                 'predict': section_predict, 'backbones': section_backbones}
+                 'predict': section_predict, 'backbones': section_backbones, 'scoring': section_scoring}
 
 # ---------------------------------------------------------------------------------------------------------------- summary
 def _load(out_dir: Path, name: str):
@@ -653,6 +720,11 @@ def target_rows(out_dir: Path) -> list[tuple]:
     if ch:
         rows.append(('LLM calls made by a warm chain cache', str(ch['warm_calls']), '0', _verdict(ch['warm_calls'] == 0),
                      f"cold made {ch['cold']['calls']} calls"))
+    sc = _load(out_dir, 'scoring')
+    if sc:
+        e = sc['encoder']
+        rows.append(('prompt-tuning step: similarity / head (minilm, equal total length)', f"{e['ratio']:.3f}×", '< 0.4×', _verdict(e['ratio'] < 0.4),
+                     f"{e['head']['step_median_s']:.3f} s vs {e['similarity']['step_median_s']:.3f} s for {e['head']['questions']} questions"))
     return rows
 
 def write_summary(out_dir: Path) -> Path:
@@ -723,6 +795,20 @@ def write_summary(out_dir: Path) -> Path:
         for n, r in bk['results'].items():
             lines.append(f"| {n} | {r['backbone_params']:,} | {r['step_median_s']:.3f} | {r['questions_per_s']:.2f} | {r['rss_peak_mb']:.0f} | {r['load_seconds']:.1f} |")
         lines.append(f"\nstep ratio {bk['step_ratio']}×, peak memory ratio {bk['peak_memory_ratio']}×")
+    sc = _load(out_dir, 'scoring')
+    if sc:
+        S = sc['settings']
+        lines += ['', f"## Scorers (prompt tuning with {S['prompt_len']} virtual tokens; medians of {S['reps']} after a warm-up, 1 thread)", '',
+                  f"`minilm`, a training step on {S['batch']} long SciQ questions × 4 options at total length {S['total_len']}: "
+                  f"`head` {sc['encoder']['head']['step_median_s']:.3f} s, `similarity` {sc['encoder']['similarity']['step_median_s']:.3f} s "
+                  f"(**{sc['encoder']['ratio']:.3f}×**: one query per question, the options' vectors cached).", '',
+                  f"`smollm2-135m`, `likelihood` on {S['decoder_batch']} real questions × 4 options: shared context vs one sequence per option.", '',
+                  '| dataset | max_len | context / option tokens | score: shared / per option (s) | ratio | training step: shared / per option (s) | ratio | max score difference |',
+                  '|---|---|---|---|---|---|---|---|']
+        for ds, r in sc['decoder'].items():
+            lines.append(f"| {ds} | {r['max_len']} | {r['shared']['context_tokens']} / {r['shared']['option_tokens']} | "
+                         f"{r['shared']['score_median_s']:.3f} / {r['per_option']['score_median_s']:.3f} | {r['score_ratio']:.3f}× | "
+                         f"{r['shared']['step_median_s']:.3f} / {r['per_option']['step_median_s']:.3f} | {r['step_ratio']:.3f}× | {r['max_abs_score_difference']:.1e} |")
     path = out_dir/'summary.md'
     write_text(path, '\n'.join(lines) + '\n')
     return path

@@ -1,7 +1,8 @@
 """Every BaasPrompt switch builds, trains a step and evaluates deterministically, with real data — on the offline encoder
 (`make test`) and on the offline decoder SmolLM2-135M (marked slow: `make test-slow`)."""
 import pytest, torch
-from baasprompt.backbones import load_backbone, MCQEncoder, mcq_loss
+from baasprompt.backbones import load_backbone
+from baasprompt.scoring import MCQEncoder, mcq_loss
 from baasprompt.data import load_mcq
 from baasprompt.methods import method_config, build_method
 from baasprompt.train import PROFILES

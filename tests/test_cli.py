@@ -5,6 +5,7 @@ from conftest import run_cli, results, predictions, BIN, ROOT
 from baasprompt.cli import main
 
 TRAINABLE = ['prompt-tuning', 'prefix-tuning', 'p-tuning', 'p-tuning-v2', 'lora', 'full', 'head-only', 'baasprompt']
+SCORER = {'head-only': ['--set', 'scorer=head']}   # head-only trains a head; the smoke profile's minilm scorer (similarity) has none
 
 def cli(*args):
     "The CLI in this process (same code path as the `baasprompt` script, without paying the imports again)."
@@ -15,10 +16,11 @@ def cli(*args):
 @pytest.mark.parametrize('method', TRAINABLE)
 def test_train_each_method_smoke(method, tmp_path):
     out = tmp_path/method
-    rc, stdout, _ = cli('train', '--method', method, '--model', 'minilm', '--dataset', 'sciq', '--profile', 'smoke', '--output', out, '--json')
+    rc, stdout, _ = cli('train', '--method', method, '--model', 'minilm', '--dataset', 'sciq', '--profile', 'smoke', '--output', out, '--json',
+                        *SCORER.get(method, []))
     assert rc == 0
     res = results(out)
-    assert res['method'] == method and res['n_test'] == res['test']['n'] == 8
+    assert res['method'] == method and res['scorer'] == ('head' if method == 'head-only' else 'similarity') and res['n_test'] == res['test']['n'] == 8
     assert json.loads(stdout.strip().splitlines()[-1])['accuracy'] == res['test']['accuracy']
     assert 0 < res['trainable_params'] and res['best_epoch'] == 1
     assert sorted(p.name for p in out.iterdir()) == ['config.json', 'metrics.jsonl', 'predictions.jsonl', 'results.json', 'trained.safetensors']
@@ -28,17 +30,24 @@ def test_train_each_method_smoke(method, tmp_path):
     if method not in ('full', 'baasprompt'): assert res['trainable_ratio'] < 0.2
     if method == 'baasprompt': assert res['deployed_ratio'] < 0.01   # the BAP-Encoder (~10M on minilm) is folded away
 
-def test_zero_shot_needs_a_decoder(tmp_path):
-    rc, _, err = cli('train', '--method', 'zero-shot', '--model', 'minilm', '--profile', 'smoke', '--output', tmp_path/'z')
-    assert rc == 2 and 'needs a decoder backbone' in err and 'Traceback' not in err
-
-def test_zero_shot_on_a_decoder_runs_without_training(tmp_path):
-    assert cli('train', '--method', 'zero-shot', '--model', 'tiny-llama', '--dataset', 'arc_easy', '--profile', 'smoke', '--output', tmp_path/'z')[0] == 0
+@pytest.mark.parametrize('model, scorer', [('minilm', 'similarity'), ('tiny-llama', 'likelihood')])
+def test_zero_shot_runs_on_every_backbone_with_its_own_scorer(model, scorer, tmp_path):
+    assert cli('train', '--method', 'zero-shot', '--model', model, '--dataset', 'arc_easy', '--profile', 'smoke', '--output', tmp_path/'z')[0] == 0
     res = results(tmp_path/'z')
-    assert res['best_epoch'] == 0 and res['trainable_params'] == 0 and res['n_test'] == 8
+    assert res['best_epoch'] == 0 and res['trainable_params'] == 0 and res['n_test'] == 8 and res['scorer'] == scorer
+
+@pytest.mark.parametrize('args, message', [
+    (['--method', 'zero-shot', '--set', 'scorer=head'], 'a new head is untrained'),
+    (['--method', 'lora', '--set', 'scorer=likelihood'], 'valid scorers for it: head, similarity'),
+    (['--method', 'head-only'], 'its counterpart there is zero-shot'),
+    (['--method', 'lora', '--set', 'scorer=cosine'], 'unknown scorer'),
+])
+def test_impossible_scorer_is_one_clear_line(args, message, tmp_path):
+    rc, _, err = cli('train', '--profile', 'smoke', '--output', tmp_path/'x', *args)
+    assert rc == 2 and message in err and 'Traceback' not in err, err[-2000:]
 
 def test_module_entry_point_for_launchers(tmp_path):
-    r = subprocess.run([sys.executable, '-m', 'baasprompt.train', '--method', 'head-only', '--profile', 'smoke',
+    r = subprocess.run([sys.executable, '-m', 'baasprompt.train', '--method', 'prompt-tuning', '--profile', 'smoke',
                         '--dataset', 'dream', '--output', str(tmp_path/'m')], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stderr[-2000:]
     assert results(tmp_path/'m')['dataset'] == 'dream'
@@ -59,7 +68,7 @@ def test_script_reports_errors_without_traceback(tmp_path):
     assert r.returncode == 2 and "valid methods:" in r.stderr and 'Traceback' not in r.stderr
 
 def test_predict_is_byte_identical(tmp_path):
-    assert cli('train', '--method', 'head-only', '--profile', 'smoke', '--output', tmp_path/'run')[0] == 0
+    assert cli('train', '--method', 'prompt-tuning', '--profile', 'smoke', '--output', tmp_path/'run')[0] == 0
     bank = tmp_path/'bank.jsonl'
     bank.write_text('{"id": "q1", "question": "What gas do plants absorb?", "choices": ["carbon dioxide", "helium", "neon"]}\n'
                     '{"question": "Water boils at?", "choices": ["100 C", "10 C"], "label": "A"}\n')

@@ -27,7 +27,7 @@ def test_nan_loss_stops_with_clear_error_and_keeps_last_good_checkpoint(tmp_path
     res = T.train(cfg, mcfg, out, resume=True, log=lambda *a: None)
     assert res['best_epoch'] >= 1 and (out/'results.json').exists()
 
-ARGS = ['train', '--method', 'head-only', '--profile', 'smoke']
+ARGS = ['train', '--method', 'head-only', '--profile', 'smoke', '--set', 'scorer=head']
 
 def _start(out, *extra):
     return subprocess.Popen([str(BIN/'baasprompt'), *ARGS, '--output', str(out), *extra], cwd=ROOT, text=True,

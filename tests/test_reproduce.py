@@ -21,7 +21,7 @@ def test_smoke_reproduction_end_to_end(repo, monkeypatch):
     assert {p.stem for p in (repo/'papermill_runs'/'smoke').glob('*.ipynb')} == names | {'tables', 'ablations', 'figures'}
     for n in names: assert (repo/'results'/'smoke'/'runs'/n/'results.json').exists()
     table = (repo/'results'/'smoke'/'tables'/'main_table.md').read_text()
-    assert 'head-only' in table and 'prompt-tuning' in table and "The paper's reported numbers (not ours)" in table
+    assert 'zero-shot' in table and 'prompt-tuning' in table and 'similarity' in table and "The paper's reported numbers (not ours)" in table
     assert (repo/'figures'/'smoke'/'main_comparison.png').stat().st_size > 1000
     executed = json.loads((repo/'papermill_runs'/'smoke'/f'{sorted(names)[0]}.ipynb').read_text())
     assert any('injected-parameters' in c['metadata'].get('tags', []) for c in executed['cells'])
