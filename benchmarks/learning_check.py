@@ -10,9 +10,9 @@ so an interrupted check resumes where it stopped."""
 import argparse, json, sys, time
 from pathlib import Path
 from baasprompt.core import atomic_write, atomic_write_json
-from baasprompt.methods import register_all
+from baasprompt.methods import METHODS
 from baasprompt.train import resolve_config, train, run_name
-from baasprompt.reproduce import uniform_guess_accuracy, paired_difference
+from baasprompt.report import uniform_guess_accuracy, paired_difference
 
 ROOT = Path(__file__).resolve().parent.parent
 # backbone/dataset -> run settings: inputs long enough that contexts fit (SciQ: 128 minilm tokens gives 0.769 zero-shot
@@ -108,7 +108,7 @@ def main(argv=None):
     ap.add_argument('--seed', type=int, default=0); ap.add_argument('--profile', default='quick')
     ap.add_argument('--set', nargs='*', default=[], help='extra run or method options, key=value')
     args = ap.parse_args(argv)
-    methods = args.methods or list(register_all())
+    methods = args.methods or list(METHODS)
     extra = dict(s.split('=', 1) for s in args.set)
     path = ROOT/'benchmarks'/'results'/'learning_check.json'
     def saved():   # re-read before each write: checks may run in separate processes (one per core)

@@ -4,7 +4,8 @@ import pytest
 from conftest import run_cli, results, predictions, BIN, ROOT
 from baasprompt.cli import main
 
-TRAINABLE = ['prompt-tuning', 'prefix-tuning', 'p-tuning', 'p-tuning-v2', 'lora', 'full', 'head-only', 'baasprompt']
+from baasprompt.methods import METHODS
+TRAINABLE = [m for m, spec in METHODS.items() if spec.config().trains]   # every registered method that trains
 SCORER = {'head-only': ['--set', 'scorer=head']}   # head-only trains a head; the smoke profile's minilm scorer (similarity) has none
 
 def cli(*args):
