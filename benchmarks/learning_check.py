@@ -88,15 +88,16 @@ def write(results: dict) -> str:
         lines += ['', f"## `{s['model']}` on `{s['dataset']}` (scorer `{s['scorer']}`)", '',
                   f"Profile `{s['profile']}` with max_len {s['max_len']}, {s['train_limit']} training questions × {s['epochs']} epochs, "
                   f"dev {s['n_dev']}, test {s['n_test']} questions, seed {s['seed']}, {s['threads']} thread(s).", '',
-                  '| method | lr | head lr | train loss by epoch | dev before → best | test accuracy [95% CI] | vs zero-shot [95% CI] | trainable | s |',
+                  '| method | lr | head lr | train loss by epoch | dev before → best | test accuracy [95% CI] | vs zero-shot [95% CI] | trainable | training s |',
                   '|---|---|---|---|---|---|---|---|---|']
         for r in c['runs']:
             lo, hi = r['test_accuracy_ci95']; d = r['vs_zero_shot']
             loss = ' → '.join(f'{x:.3f}' for x in r['train_loss']) or '–'
             best = f"{max(r['dev_accuracy']):.3f}" if r['dev_accuracy'] else '–'
             vs = '–' if r['method'] == 'zero-shot' else f"{d[0]:+.3f} [{d[1]:+.3f}, {d[2]:+.3f}]"
-            lines.append(f"| {r['method']} | {r['lr']:g} | {r['head_lr']:g} | {loss} | {r['dev_initial']:.3f} → {best} | "
-                         f"{r['test_accuracy']:.3f} [{lo:.3f}, {hi:.3f}] | {vs} | {r['trainable_params']:,} | {r['seconds']:.0f} |")
+            lrs = '– | –' if r['method'] == 'zero-shot' else f"{r['lr']:g} | {r['head_lr']:g}"   # zero-shot trains nothing
+            lines.append(f"| {r['method']} | {lrs} | {loss} | {r['dev_initial']:.3f} → {best} | "
+                         f"{r['test_accuracy']:.3f} [{lo:.3f}, {hi:.3f}] | {vs} | {r['trainable_params']:,} | {r['train_seconds']:.0f} |")
     text = '\n'.join(lines) + '\n'
     atomic_write(out/'learning_check.md', text)
     return text
@@ -107,10 +108,12 @@ def main(argv=None):
     ap.add_argument('--methods', nargs='*', default=None, help='default: every registered method')
     ap.add_argument('--seed', type=int, default=0); ap.add_argument('--profile', default='quick')
     ap.add_argument('--set', nargs='*', default=[], help='extra run or method options, key=value')
+    ap.add_argument('--render', action='store_true', help='only rewrite the .md from the saved .json')
     args = ap.parse_args(argv)
+    path = ROOT/'benchmarks'/'results'/'learning_check.json'
+    if args.render: print(write(json.loads(path.read_text()))); return 0
     methods = args.methods or list(METHODS)
     extra = dict(s.split('=', 1) for s in args.set)
-    path = ROOT/'benchmarks'/'results'/'learning_check.json'
     def saved():   # re-read before each write: checks may run in separate processes (one per core)
         old = json.loads(path.read_text()) if path.exists() else {}
         return {k: v for k, v in old.items() if k in CHECKS and 'runs' in v and 'settings' in v}
