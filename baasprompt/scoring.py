@@ -10,6 +10,7 @@ __all__ = ['SCORERS', 'sentence_pooling', 'register_scorer', 'valid_scorers', 'd
 # %% ../nbs/03a_scoring.ipynb #c004
 import inspect, json, math
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -33,6 +34,7 @@ def _read_pooling(folder: Path) -> str | None:
             return next((mode for key, mode in _POOLING_KEYS.items() if cfg.get(key)), None)
     return None
 
+@lru_cache(maxsize=None)
 def sentence_pooling(spec: BackboneSpec) -> str | None:
     "The pooling of a sentence-transformers backbone (`mean`, `cls`, `max`, `lasttoken`), read from its own config; None if it has none."
     if spec.pooling: return spec.pooling
@@ -57,16 +59,16 @@ def valid_scorers(spec: BackboneSpec) -> list[str]:
     return [n for n, cls in SCORERS.items() if cls.supports(spec)]
 
 def default_scorer(spec: BackboneSpec) -> str:
-    "The backbone's own scorer: `similarity` for a sentence encoder, `likelihood` for a decoder, else `head`."
-    for name in ('similarity', 'likelihood'):
-        if name in valid_scorers(spec): return name
-    return 'head'
+    "The backbone's own scorer: `likelihood` for a decoder, `similarity` for a sentence encoder, else `head`."
+    if spec.kind == 'decoder': return 'likelihood'   # no sentence-config look-up (a hub round trip) for a decoder
+    return 'similarity' if 'similarity' in valid_scorers(spec) else 'head'
 
 def check_scorer(name: str, model: str) -> str:
     "`name` resolved for backbone `model` (`auto` = its default); an impossible choice is an error naming the valid ones."
     spec = backbone_spec(model)
     if name == 'auto': return default_scorer(spec)
     if name not in SCORERS: raise unknown_name('scorer', name, [*SCORERS, 'auto'])
+    if name == 'head': return name   # fits every backbone
     valid = valid_scorers(spec)
     if name not in valid:
         raise ConfigError(f"scorer {name!r} does not fit backbone {model!r} ({SCORERS[name].needs}); "
