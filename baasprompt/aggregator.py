@@ -282,10 +282,11 @@ def train_aggregator(agg: ChainAggregator, chains: torch.Tensor, steps: int = 20
 
 # %% ../nbs/12_aggregator.ipynb #c035
 def build_global_chain(step_emb: torch.Tensor, sbert, tokenizer, embeddings: torch.Tensor, train_steps: int = 200, seed: int = 0,
-                       heads: int = 4, n_words: int = 5000) -> torch.Tensor:
-    "Sentence-BERT steps `(K, n, d)` → projected chains `(K, n, H)` → trained aggregator → global chain `(n, H)` (no grad)."
-    chains = project_to_backbone(step_emb, sbert, tokenizer, embeddings, n_words=n_words, seed=seed)
+                       heads: int = 4, n_words: int = 5000, return_losses: bool = False):
+    "Sentence-BERT steps `(K, n, d)` → projected chains `(K, n, H)` → trained aggregator → global chain `(n, H)` (no grad), and its training losses if asked."
+    chains = project_to_backbone(step_emb, sbert, tokenizer, embeddings, n_words=n_words)   # the map is the backbone's, not the run's: seed 0
     torch.manual_seed(seed)
     agg = ChainAggregator(chains.shape[-1], heads=heads)
-    train_aggregator(agg, chains, steps=train_steps, seed=seed)
-    with torch.no_grad(): return agg(chains)
+    losses = train_aggregator(agg, chains, steps=train_steps, seed=seed)
+    with torch.no_grad(): merged = agg(chains)
+    return (merged, losses) if return_losses else merged

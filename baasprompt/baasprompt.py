@@ -70,7 +70,8 @@ def init_prefix(cfg: BaasPromptConfig, backbone: Backbone, rows: list, L_p: int,
 # %% ../nbs/15_baasprompt.ipynb #c011
 def global_chain(cfg: BaasPromptConfig, rows: list, seed: int = 0):
     "The K local chains (Auto-CoT) for the training rows."
-    from baasprompt.chains import make_writer, build_global_chain_texts, llm_cache_folder, writer_backend
+    from baasprompt.chains import build_global_chain_texts
+    from baasprompt.llm import make_writer, llm_cache_folder, writer_backend
     extra = {'base_url': cfg.chain_base_url} if cfg.chain_base_url and writer_backend(cfg.chain_writer) == 'openai' else {}
     writer = make_writer(cfg.chain_writer, cfg.chain_model or None, folder=llm_cache_folder(), **extra)
     return build_global_chain_texts(rows, writer, k=cfg.k_chains, seed=seed, max_tokens=cfg.chain_max_tokens,
@@ -100,15 +101,12 @@ def init_suffix(cfg: BaasPromptConfig, backbone: Backbone, rows: list, L_s: int,
         return fit_suffix(steps, L_s, 'truncate'), info
     from baasprompt.chains import embed_texts
     from baasprompt.backbones import load_sbert
-    from baasprompt.aggregator import project_to_backbone, ChainAggregator, train_aggregator, nearest_words
+    from baasprompt.aggregator import build_global_chain, nearest_words
     from baasprompt.rollback import RollbackDecoder, train_rollback_decoder, rationale_sequences, banned_token_ids
     K, n = len(chain.steps), len(chain.steps[0])
     emb = torch.as_tensor(embed_texts([s for c in chain.steps for s in c])).view(K, n, -1)
-    chains = project_to_backbone(emb, load_sbert(), backbone.tokenizer, E)                  # (K, n, H)
-    torch.manual_seed(seed)
-    agg = ChainAggregator(E.shape[1])
-    agg_losses = train_aggregator(agg, chains, steps=cfg.aggregator_steps, seed=seed)
-    with torch.no_grad(): merged = agg(chains)                                              # (n, H)
+    merged, agg_losses = build_global_chain(emb, load_sbert(), backbone.tokenizer, E, train_steps=cfg.aggregator_steps,
+                                            seed=seed, return_losses=True)                  # (n, H)
     decoder = RollbackDecoder(E)
     dec_losses = train_rollback_decoder(decoder, rationale_sequences(chain.rationales, backbone.tokenizer),
                                         steps=cfg.decoder_steps, seed=seed)
@@ -126,7 +124,7 @@ _INIT_FIELDS = ('prefix_init', 'suffix_init', 'rollback', 'k_chains', 'chain_wri
 def init_prompts(cfg: BaasPromptConfig, backbone: Backbone, rows: list, L_p: int, L_s: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, dict]:
     "Initial prefix `(L_p, H)` and suffix `(L_s, H)` with diagnostics, from the disk cache when the same init was done before."
     from safetensors.torch import save_file, load_file
-    from baasprompt.chains import writer_backend
+    from baasprompt.llm import writer_backend
     writer = writer_backend(cfg.chain_writer)
     key = stable_hash('baasprompt-init-v2', backbone.spec.name, [r['id'] for r in rows], {k: getattr(cfg, k) for k in _INIT_FIELDS},
                       writer, L_p, L_s, seed)

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from baasprompt.core import BaasPromptError, ConfigError
-from baasprompt.chains import (CacheCorruptionWarning, CacheMissError, LocalWriter, OpenAIWriter, ReplayWriter,
-                               make_writer, parse_answer, split_steps, zero_shot_messages)
+from baasprompt.llm import CacheCorruptionWarning, CacheMissError, LocalWriter, OpenAIWriter, ReplayWriter, make_writer
+from baasprompt.chains import parse_answer, split_steps, zero_shot_messages
 
 SECRET = 'sk-DUMMY-SECRET-123'
 RATIONALE = "1. Milk spoils when it is warm.\n2. A fridge keeps food cold.\nThe answer is A."
@@ -132,7 +132,7 @@ def test_transient_errors_are_retried(server, key, tmp_path, mode):
 
 def test_backoff_is_exponential_and_capped(server, key, tmp_path, monkeypatch):
     slept = []
-    monkeypatch.setattr('baasprompt.chains.time.sleep', slept.append)
+    monkeypatch.setattr('baasprompt.llm.time.sleep', slept.append)
     server.script = ['429', '500', '429', '500']
     w = writer(server, tmp_path, max_retries=4, backoff=0.01, max_backoff=0.03)
     assert w.complete('hello') == RATIONALE
