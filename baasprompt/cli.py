@@ -32,7 +32,9 @@ def _export(args) -> int:
     return 0
 
 def _reproduce(args) -> int:
-    return 1 if reproduce(args.profile, args.only, args.dry_run, num_processes=args.num_processes, jobs=args.jobs) else 0
+    devices = [d for d in args.devices.split(',') if d] if args.devices is not None else None
+    return 1 if reproduce(args.profile, args.only, args.dry_run, num_processes=args.num_processes, jobs=args.jobs,
+                          launcher=args.launcher, devices=devices) else 0
 
 def build_parser() -> argparse.ArgumentParser:
     "The `baasprompt` argument parser: train, predict, data, export, reproduce."
@@ -52,7 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser('reproduce', help="run a profile's grid with papermill, then its tables and figures")
     r.add_argument('--profile', default='demo'); r.add_argument('--only', nargs='*', default=None)
     r.add_argument('--dry-run', action='store_true'); r.add_argument('--num-processes', type=int, default=1)
-    r.add_argument('--jobs', type=int, default=1, help='runs executed at once (each with cores/jobs threads)')
+    r.add_argument('--jobs', type=int, default=1, help='runs executed at once (each with cores/jobs threads; with GPUs, one run per GPU)')
+    r.add_argument('--launcher', choices=['kernel', 'accelerate'], default='kernel',
+                   help="kernel: each run in its papermill kernel; accelerate: each run over all GPUs with accelerate launch")
+    r.add_argument('--devices', default=None, help='comma-separated GPU ids to use (default: every visible GPU)')
     r.set_defaults(func=_reproduce)
     return p
 

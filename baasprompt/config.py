@@ -49,10 +49,14 @@ class TrainConfig:
 _PROMPT_METHODS = ('prompt-tuning', 'prefix-tuning', 'p-tuning', 'p-tuning-v2')
 _CPU_HEAD_LR = 3e-2   # measured: see the list above
 _CPU_METHODS = {m: {**o, 'head_lr': _CPU_HEAD_LR} for m, o in {
-    'prompt-tuning': dict(num_virtual_tokens=20, lr=3e-2), 'p-tuning': dict(num_virtual_tokens=20, lr=1e-2),
-    'prefix-tuning': dict(num_virtual_tokens=20, lr=1e-2), 'p-tuning-v2': dict(num_virtual_tokens=20, lr=3e-2),
+    'prompt-tuning': dict(num_virtual_tokens=20, lr=3e-2), 'p-tuning': dict(num_virtual_tokens=20, lr=1e-2, encoder_lr=1e-2),
+    'prefix-tuning': dict(num_virtual_tokens=20, lr=1e-2, encoder_lr=1e-2), 'p-tuning-v2': dict(num_virtual_tokens=20, lr=3e-2),
     'lora': dict(lr=1e-3), 'full': dict(lr=5e-5), 'head-only': dict(lr=_CPU_HEAD_LR),
-    'baasprompt': dict(lr=3e-3)}.items()}
+    'baasprompt': dict(lr=3e-3, encoder_lr=3e-3)}.items()}   # CPU: one rate for a prompt and its encoder, as measured
+# paper: the prompt vectors at Lester et al.'s 0.3 under Adafactor's parameter scaling (each step moves them by at most 0.3× their
+# RMS); their encoders at 1e-3 (PEFT's P-tuning guide); prefix tuning one AdamW rate, 1e-5 (the paper, 4.1.5); the head at 1e-3
+_PAPER_METHODS = {**{m: dict(lr=0.3, optimizer='adafactor', encoder_lr=1e-3, head_lr=1e-3) for m in ('prompt-tuning', 'p-tuning', 'baasprompt')},
+                  'prefix-tuning': dict(lr=1e-5, encoder_lr=1e-5)}
 # demo and quick: 4 Auto-CoT chains of ≤ 160 tokens, ≤ 2 demo candidates per cluster (SmolLM2 calls dominate a cold init)
 _CPU_BAASPROMPT_4_CHAINS = {**_CPU_METHODS['baasprompt'], 'k_chains': 4, 'chain_max_tokens': 160, 'chain_max_candidates': 2}
 PROFILES: dict[str, dict] = {
@@ -72,7 +76,7 @@ PROFILES: dict[str, dict] = {
               'methods': {**_CPU_METHODS, 'lora': {**_CPU_METHODS['lora'], 'lr': 3e-3},     # 60 steps: 1e-3 is too slow (probe below)
                           'baasprompt': _CPU_BAASPROMPT_4_CHAINS}},
     'paper': {'train': dict(epochs=10, batch_size=2, grad_accum=32, max_len=512, warmup_steps=500, max_steps=22000, scorer='head'),
-              'methods': {m: {'lr': 0.3} for m in ('prompt-tuning', 'p-tuning', 'baasprompt')}},
+              'methods': _PAPER_METHODS},
 }
 
 def _cast(value: str, like: Any, key: str):

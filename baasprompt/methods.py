@@ -25,9 +25,10 @@ from .scoring import MCQEncoder, make_scorer
 class MethodConfig:
     "Fields every method has."
     method: str = ''
-    lr: float = 0.3
-    head_lr: float = 1e-3
-    optimizer: Literal['adamw', 'adam'] = 'adamw'
+    lr: float = 0.3                   # the method's own parameters: prompt vectors, LoRA or backbone weights
+    encoder_lr: float = 1e-3          # a reparameterisation's weights (P-tuning's LSTM/MLP, prefix tuning's MLP, BaasPrompt's encoder)
+    head_lr: float = 1e-3             # the scorer's own: the head, or the temperature
+    optimizer: Literal['adamw', 'adam', 'adafactor'] = 'adamw'
     weight_decay: float = 0.0
     trains: bool = True               # False: evaluated as is (zero-shot)
 
@@ -140,6 +141,7 @@ class BuiltMethod:
     encoder_kwargs: dict = field(default_factory=dict)
     deployed_params: int = 0      # parameters to ship after folding reparameterisations
     info: dict = field(default_factory=dict)  # diagnostics saved with the results (e.g. BaasPrompt's topic words)
+    encoder_params: list = field(default_factory=list)   # a reparameterisation's weights: trained at `encoder_lr`
 
 @dataclass
 class BuildContext:
@@ -153,13 +155,14 @@ class BuildContext:
     scorer_options: dict = field(default_factory=dict)
 
     def built(self, cfg: MethodConfig, model: nn.Module, encoder_kwargs: dict | None = None, method_params: int = 0,
-              prompt: nn.Module | None = None, info: dict | None = None) -> BuiltMethod:
+              prompt: nn.Module | None = None, info: dict | None = None, encoder_params=()) -> BuiltMethod:
         "`model` (the backbone as the method changed it) scored by the run's scorer; deployed = the method's parameters + the scorer's own."
         s = make_scorer(self.scorer, model, self.backbone.spec, self.backbone.hidden_size, prompt=prompt, dropout=self.dropout,
                         **self.scorer_options)
         if not cfg.trains: s.requires_grad_(False)   # zero-shot: not even the temperature trains
         own = sum(p.numel() for p in s.own_parameters()) if cfg.trains else 0
-        return BuiltMethod(s, cfg, {'scorer': self.scorer, **(encoder_kwargs or {})}, method_params + own, info=info or {})
+        return BuiltMethod(s, cfg, {'scorer': self.scorer, **(encoder_kwargs or {})}, method_params + own, info=info or {},
+                           encoder_params=list(encoder_params))
 
 def build_method(cfg: MethodConfig, backbone: Backbone, dropout: float = 0.1, train_data=None, seed: int = 0, max_len: int = 512,
                  scorer: str = 'head', **scorer_options) -> BuiltMethod:
@@ -187,6 +190,10 @@ def with_lora(backbone: Backbone, r: int, alpha: int, dropout: float) -> nn.Modu
     from peft import LoraConfig, TaskType
     return _peft(backbone, LoraConfig(task_type=TaskType.FEATURE_EXTRACTION, r=r, lora_alpha=alpha, lora_dropout=dropout))
 
+def _peft_encoder_params(peft_model) -> list[nn.Parameter]:
+    "The weights of PEFT's prompt encoder that are not its virtual-token table: P-tuning's LSTM/MLP, prefix tuning's MLP."
+    return [p for n, p in peft_model.prompt_encoder['default'].named_parameters() if not n.startswith('embedding')]
+
 def _n_layers(model) -> int:
     cfg = model.config
     return getattr(cfg, 'num_hidden_layers', None) or getattr(cfg, 'n_layer')
@@ -201,13 +208,16 @@ def build_p_tuning(cfg: PTuningConfig, ctx: BuildContext) -> BuiltMethod:
     from peft import TaskType, PromptEncoderConfig as PEC
     model = _peft(ctx.backbone, PEC(task_type=TaskType.FEATURE_EXTRACTION, num_virtual_tokens=cfg.num_virtual_tokens,
                                     encoder_reparameterization_type=cfg.encoder, encoder_hidden_size=cfg.encoder_hidden_size))
-    return ctx.built(cfg, model, {'virtual_tokens': cfg.num_virtual_tokens}, cfg.num_virtual_tokens * ctx.backbone.hidden_size)
+    return ctx.built(cfg, model, {'virtual_tokens': cfg.num_virtual_tokens}, cfg.num_virtual_tokens * ctx.backbone.hidden_size,
+                     encoder_params=_peft_encoder_params(model))
 
 def _deep_prompt(cfg, ctx: BuildContext, **extra) -> BuiltMethod:
     from peft import TaskType, PrefixTuningConfig as PfxC
     model = _peft(ctx.backbone, PfxC(task_type=TaskType.FEATURE_EXTRACTION, num_virtual_tokens=cfg.num_virtual_tokens, **extra))
     kv = getattr(model.peft_config['default'], 'token_dim', ctx.backbone.hidden_size)  # per-layer key/value width (H, or less with GQA)
-    return ctx.built(cfg, model, {}, cfg.num_virtual_tokens * _n_layers(ctx.backbone.model) * 2 * kv)
+    # the prefix occupies the first positions (BERT and GPT-2 shift the text's position ids by it): it counts against max_len
+    return ctx.built(cfg, model, {'virtual_tokens': cfg.num_virtual_tokens}, cfg.num_virtual_tokens * _n_layers(ctx.backbone.model) * 2 * kv,
+                     encoder_params=_peft_encoder_params(model))
 
 def build_prefix_tuning(cfg: PrefixTuningConfig, ctx: BuildContext) -> BuiltMethod:
     return _deep_prompt(cfg, ctx, prefix_projection=True, encoder_hidden_size=cfg.encoder_hidden_size)

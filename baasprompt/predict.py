@@ -99,12 +99,13 @@ def export_run(run_dir: str | Path, output: str | Path | None = None) -> Path:
     if run.mcfg.lora:
         tensors.update({f'lora.{n}': p.detach().contiguous() for n, p in run.built.scorer.backbone.named_parameters() if 'lora_' in n})
     out = Path(output) if output else Path(run_dir)/'exported.safetensors'
-    meta = {'config': (Path(run_dir)/'config.json').read_text(), 'prefix_len': str(prompt.prefix.shape[0]), 'suffix_len': str(prompt.suffix.shape[0])}
+    meta = {'config': (Path(run_dir)/'config.json').read_text(), 'prefix_len': str(prompt.prefix.shape[0]), 'suffix_len': str(prompt.suffix.shape[0]),
+            'n_choices': str(json.loads((Path(run_dir)/'results.json').read_text())['n_choices'])}
     tmp = out.with_name(f'.{out.name}.tmp'); save_file(tensors, tmp, metadata=meta); os.replace(tmp, out)
     return out
 
-def load_exported(path: str | Path):
-    "A `LoadedRun` that scores with the exported (folded) prompt and the scorer's own parameters, as the run was trained."
+def load_exported(path: str | Path, n_choices: int | None = None):
+    "A `LoadedRun` that scores with the exported (folded) prompt and the scorer's own parameters, as the run was trained; options as many as the run had (or `n_choices`)."
     from safetensors import safe_open
     from safetensors.torch import load_file
     with safe_open(str(path), 'pt') as f: meta = f.metadata()
@@ -125,5 +126,5 @@ def load_exported(path: str | Path):
         for n, p in own.items(): p.copy_(t[f'scorer.{n}'] if f'scorer.{n}' in t else t[n])
     scorer.eval()
     built = BuiltMethod(scorer, mcfg, {'scorer': cfg.scorer, 'prefix_len': int(meta['prefix_len']), 'suffix_len': int(meta['suffix_len'])})
-    enc = MCQEncoder(bb.tokenizer, bb.kind, max_len=cfg.max_len, n_choices=4, **built.encoder_kwargs)
+    enc = MCQEncoder(bb.tokenizer, bb.kind, max_len=cfg.max_len, n_choices=n_choices or int(meta.get('n_choices', 4)), **built.encoder_kwargs)
     return LoadedRun(cfg, mcfg, built, enc)

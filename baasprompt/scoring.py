@@ -132,21 +132,35 @@ class MCQEncoder:
         return first[-keep:] if len(first) > keep else first, options
 
     def encode(self, ex: dict) -> dict:
-        "Token ids of one question for this scorer, truncated once for all its options."
+        "Token ids of one question for this scorer, truncated once for all its options; `cut` says whether any text was lost."
         first, options = self._ids(self._first(ex)), self._options(ex)
+        whole = len(first) + sum(map(len, options))
         if self.scorer == 'head':
             lead, mid, trail = self._pair if self.kind == 'encoder' else (self._single[0], [], self._single[1])
             first, options = self._fit(first, options, self.text_budget - len(lead) - len(mid) - len(trail))
-            return {'rows': [lead + first + mid + o + trail for o in options]}
+            return {'rows': [lead + first + mid + o + trail for o in options], 'cut': len(first) + sum(map(len, options)) < whole,
+                    'positions': self.virtual_tokens + self.prefix_len + self.suffix_len + len(lead) + len(first) + len(mid) + max(map(len, options)) + len(trail)}
         lead, trail = self._single
         if self.scorer == 'similarity':
             keep = self.text_budget - len(lead) - len(trail)
             room = self.max_len - len(lead) - len(trail)
-            return {'lead': lead, 'first': first[-keep:], 'trail': trail,
-                    'options': [lead + o[:room] + trail for o in options]}
+            first, options = first[-keep:], [o[:room] for o in options]
+            query = self.virtual_tokens + len(lead) + self.prefix_len + len(first) + self.suffix_len + len(trail)
+            return {'lead': lead, 'first': first, 'trail': trail, 'options': [lead + o + trail for o in options],
+                    'cut': len(first) + sum(map(len, options)) < whole, 'positions': max(query, len(lead) + max(map(len, options)) + len(trail))}
         first, options = self._fit(first, options, self.text_budget - len(lead) - len(self._cue))
         return {'lead': lead, 'first': first, 'trail': self._cue, 'options': options,
-                'option_chars': [len(f" {c}") for c in ex['choices']]}
+                'option_chars': [len(f" {c}") for c in ex['choices']], 'cut': len(first) + sum(map(len, options)) < whole,
+                'positions': self.virtual_tokens + len(lead) + self.prefix_len + len(first) + self.suffix_len + len(self._cue) + max(map(len, options))}
+
+    def length_report(self, examples: Sequence[dict]) -> dict:
+        "How `examples` fit `max_len`: the budget, the longest and mean number of positions used (prompts included), and how many questions lost text."
+        enc = [self.encode(ex) for ex in examples]
+        n = [e['positions'] for e in enc]
+        if n and max(n) > self.max_len: raise AssertionError(f'a sequence of {max(n)} positions exceeds max_len={self.max_len}')
+        return {'max_len': self.max_len, 'virtual_tokens': self.virtual_tokens, 'prompt_slots': self.prefix_len + self.suffix_len,
+                'text_budget': self.text_budget, 'questions': len(n), 'truncated': sum(e['cut'] for e in enc),
+                'longest': max(n, default=0), 'mean': round(sum(n) / max(len(n), 1), 1)}
 
     def __call__(self, examples: Sequence[dict]) -> dict[str, torch.Tensor]:
         "Collate examples (dicts with context, question, choices, label, and optionally `index`) into a batch."

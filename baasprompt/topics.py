@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['GENSIM_FUNCTION_WORDS', 'CONTRACTION_STEMS', 'INTERJECTIONS', 'STOPWORDS', 'TOPIC_METHODS', 'mcq_texts', 'Candidates',
            'candidate_vocab', 'TopicWords', 'topic_prefix', 'pick_distinct', 'sbert_fingerprint', 'sbert_encode_cached',
-           'cluster_topics', 'lda_words', 'lda_topics', 'tokenize_ids', 'tfqdfvs_scores', 'tfqdfvs_topics',
-           'random_topics', 'extract_topics']
+           'cluster_topics', 'lda_words', 'lda_topics', 'tokenize_ids', 'term_frequencies', 'vocab_corpus_similarity',
+           'tfqdfvs_scores', 'tfqdfvs_topics', 'random_topics', 'extract_topics']
 
 # %% ../nbs/10_topics.ipynb #c004
 import importlib.util, os, re
@@ -188,33 +188,37 @@ def tokenize_ids(texts: Sequence[str], tokenizer, max_length: int = 512) -> tupl
     flat = np.fromiter((i for row in ids for i in row), dtype=np.int64, count=int(lens.sum()))
     return flat, np.repeat(np.arange(len(ids)), lens)
 
-def tfqdfvs_scores(texts: Sequence[str], tokenizer, embeddings: torch.Tensor, batch_size: int = 1000) -> dict[str, np.ndarray]:
-    "TF, QDF, VS and score = TF*QDF*max(VS,0), each (V,), over the rows of `embeddings` (V, H)."
-    E = torch.as_tensor(embeddings).detach().float().cpu()
-    V, n = E.shape[0], len(texts)
+def term_frequencies(texts: Sequence[str], tokenizer) -> tuple[np.ndarray, np.ndarray]:
+    "TF (count of each token id) and QDF (share of texts holding it), each over the tokenizer's ids `(V,)`."
     if _scheme(tokenizer.get_vocab())[0] == 'bytebpe': texts = [' ' + t for t in texts]  # first word gets its Ġ too
     flat, doc = tokenize_ids(texts, tokenizer)
-    if flat.size and flat.max() >= V: raise ConfigError(f'tokenizer produced id {flat.max()} >= embedding rows {V}')
+    V = max(len(tokenizer), int(flat.max()) + 1 if flat.size else 0)
     tf = np.bincount(flat, minlength=V).astype(np.float64)
-    qdf = np.bincount(np.unique(doc * V + flat) % V, minlength=V) / max(n, 1)
-    batch = doc // batch_size
-    nb = int(batch.max()) + 1 if flat.size else 0
-    counts = torch.from_numpy(np.bincount(batch * V + flat, minlength=nb * V).reshape(nb, V).astype(np.float32))
-    pooled = (counts @ E) / counts.sum(1, keepdim=True).clamp_min(1)      # (nb, H) mean input embedding per batch
-    En = torch.nn.functional.normalize(E, dim=1)
-    vs = (En @ torch.nn.functional.normalize(pooled, dim=1).T).mean(1).double().numpy() if nb else np.zeros(V)
-    return dict(tf=tf, qdf=qdf, vs=vs, score=tf * qdf * np.clip(vs, 0, None), n_batches=nb)
+    qdf = np.bincount(np.unique(doc * V + flat) % V, minlength=V) / max(len(texts), 1)
+    return tf, qdf
 
-def tfqdfvs_topics(texts: Sequence[str], tokenizer, embeddings: torch.Tensor, cands: Candidates,
-                   n_topics: int = 10, batch_size: int = 1000) -> TopicWords:
+def vocab_corpus_similarity(texts: Sequence[str], words: Sequence[str], sbert, batch_size: int = 1000) -> tuple[np.ndarray, int]:
+    "VS of each word `(len(words),)`: the mean cosine between its Sentence-BERT embedding and the mean Sentence-BERT embedding of each batch of texts; and the number of batches."
+    X, W = sbert_encode_cached(sbert, texts), sbert_encode_cached(sbert, words)
+    pooled = np.stack([X[i:i + batch_size].mean(0) for i in range(0, len(X), batch_size)])        # (n_batches, D)
+    unit = lambda a: a / np.linalg.norm(a, axis=1, keepdims=True).clip(1e-12)
+    return (unit(W) @ unit(pooled).T).mean(1), len(pooled)
+
+def tfqdfvs_scores(texts: Sequence[str], tokenizer, cands: Candidates, sbert, batch_size: int = 1000) -> dict[str, np.ndarray]:
+    "TF, QDF, VS and score = TF*QDF*max(VS,0), each over the candidate words `(C,)`."
+    if not texts: raise ConfigError('TF-QDF-VS needs at least one training text')
+    tf, qdf = term_frequencies(texts, tokenizer)
+    vs, n_batches = vocab_corpus_similarity(texts, cands.words, sbert, batch_size)
+    tf, qdf = tf[cands.ids], qdf[cands.ids]
+    return dict(tf=tf, qdf=qdf, vs=vs, score=tf * qdf * np.clip(vs, 0, None), n_batches=n_batches)
+
+def tfqdfvs_topics(texts: Sequence[str], tokenizer, cands: Candidates, sbert, n_topics: int = 10, batch_size: int = 1000) -> TopicWords:
     "The `n_topics` candidate words of highest TF*QDF*max(VS,0) (ties: higher VS first)."
-    s = tfqdfvs_scores(texts, tokenizer, embeddings, batch_size)
-    ids = cands.ids
-    order = np.lexsort((-s['vs'][ids], -s['score'][ids]))[:n_topics]  # last key is primary
-    picks = ids[order]
-    return TopicWords('tfqdfvs', [cands.words[j] for j in order], picks.tolist(), s['score'][picks].tolist(),
-                      dict(tf=s['tf'][picks].tolist(), qdf=s['qdf'][picks].round(4).tolist(), vs=s['vs'][picks].round(4).tolist(),
-                           neg_vs_share=float((s['vs'][ids] < 0).mean()), n_batches=s['n_batches']))
+    s = tfqdfvs_scores(texts, tokenizer, cands, sbert, batch_size)
+    order = np.lexsort((-s['vs'], -s['score']))[:n_topics]  # last key is primary
+    return TopicWords('tfqdfvs', [cands.words[j] for j in order], cands.ids[order].tolist(), s['score'][order].tolist(),
+                      dict(tf=s['tf'][order].tolist(), qdf=s['qdf'][order].round(4).tolist(), vs=s['vs'][order].round(4).tolist(),
+                           neg_vs_share=float((s['vs'] < 0).mean()), n_batches=s['n_batches']))
 
 # %% ../nbs/10_topics.ipynb #c046
 def random_topics(cands: Candidates, n_topics: int = 10, seed: int = 0) -> TopicWords:
@@ -232,7 +236,7 @@ def extract_topics(method: str, texts: Sequence[str], tokenizer, embeddings: tor
     if not 1 <= n_topics <= len(cands): raise ConfigError(f'n_topics must be in [1, {len(cands)}], got {n_topics}')
     if method == 'cluster': tw = cluster_topics(texts, cands, sbert if sbert is not None else load_sbert(), n_topics, seed)
     elif method == 'lda': tw = lda_topics(texts, cands, n_topics, seed)
-    elif method == 'tfqdfvs': tw = tfqdfvs_topics(texts, tokenizer, embeddings, cands, n_topics)
+    elif method == 'tfqdfvs': tw = tfqdfvs_topics(texts, tokenizer, cands, sbert if sbert is not None else load_sbert(), n_topics)
     else: tw = random_topics(cands, n_topics, seed)
     assert len(tw.token_ids) == n_topics == len(set(tw.token_ids)) and max(tw.token_ids) < embeddings.shape[0], tw
     return tw

@@ -129,15 +129,28 @@ def _peak_memory_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 # %% ../nbs/06_train.ipynb #c016
-_OPTIMIZERS = {'adamw': torch.optim.AdamW, 'adam': torch.optim.Adam}
+def _adafactor(groups, weight_decay: float = 0.0):
+    "Adafactor with a fixed rate; a group with `scale_parameter` has its updates scaled by the parameter's own RMS."
+    from transformers.optimization import Adafactor
+    return Adafactor(groups, scale_parameter=True, relative_step=False, warmup_init=False, weight_decay=weight_decay)
 
-def make_optimizer(scorer, mcfg) -> tuple[torch.optim.Optimizer, float]:
-    "The method's parameters at `lr`, the scorer's own (head or temperature) at `head_lr`; returns the optimiser and that head lr."
+_OPTIMIZERS = {'adamw': torch.optim.AdamW, 'adam': torch.optim.Adam, 'adafactor': _adafactor}
+
+def _without(params, drop) -> list:
+    ids = {id(p) for p in drop}
+    return [p for p in params if id(p) not in ids]
+
+def make_optimizer(scorer, mcfg, encoder_params=()) -> tuple[torch.optim.Optimizer, float]:
+    "The method's parameters at `lr`, its reparameterisation's (`encoder_params`) at `encoder_lr`, the scorer's own (head or temperature) at `head_lr`; returns the optimiser and that head lr."
     own = list(scorer.own_parameters())   # frozen ones too (zero-shot): the optimiser skips them, and is never empty
-    method_params = [p for p in scorer.parameters() if p.requires_grad and all(p is not q for q in own)]
-    head_lr = mcfg.head_lr if method_params else mcfg.lr   # head-only: the head is the method, it trains at the method's lr
+    encoder = [p for p in encoder_params if p.requires_grad]
+    method_params = _without([p for p in scorer.parameters() if p.requires_grad], own + encoder)
+    head_lr = mcfg.head_lr if method_params or encoder else mcfg.lr   # head-only: the head is the method, it trains at the method's lr
     if mcfg.optimizer not in _OPTIMIZERS: raise unknown_name('optimizer', mcfg.optimizer, _OPTIMIZERS)
-    groups = [g for g in ({'params': method_params, 'lr': mcfg.lr}, {'params': own, 'lr': head_lr}) if g['params']]
+    groups = [g for g in ({'params': method_params, 'lr': mcfg.lr}, {'params': encoder, 'lr': mcfg.encoder_lr},
+                          {'params': own, 'lr': head_lr}) if g['params']]
+    if mcfg.optimizer == 'adafactor':   # steps relative to the parameter's RMS for the method's own (prompt vectors) only
+        for g in groups: g['scale_parameter'] = g['params'] is method_params
     return _OPTIMIZERS[mcfg.optimizer](groups, weight_decay=mcfg.weight_decay), head_lr
 
 def train(cfg: TrainConfig, mcfg, output: str | os.PathLike, resume: bool = False, log=print) -> dict:
@@ -187,6 +200,7 @@ class _Run:
     trainable: int = 0
     backbone_params: int = 0
     loop: dict = None
+    length: dict = None         # per split: how the questions fit max_len (MCQEncoder.length_report)
 
 def _setup(run: _Run, resume: bool) -> _Run:
     "Data, backbone, method, encoder, loaders, optimiser and schedule, in this order (the seeded random streams depend on it); then resume."
@@ -201,11 +215,12 @@ def _setup(run: _Run, resume: bool) -> _Run:
                              scorer=cfg.scorer, **scorer_options(cfg))
     scorer = run.built.scorer
     encoder = MCQEncoder(backbone.tokenizer, backbone.kind, max_len=cfg.max_len, n_choices=run.n_choices, **run.built.encoder_kwargs)
+    run.length = {name: encoder.length_report(rows) for name, rows in splits.items()}
     run.trainable, run.backbone_params = count_params(scorer, trainable=True), count_params(backbone.model, trainable=None)
     g = torch.Generator().manual_seed(cfg.seed)
     train_loader = DataLoader(splits['train'], batch_size=cfg.batch_size, shuffle=True, collate_fn=encoder, generator=g)
     eval_loader = lambda rows: DataLoader(rows, batch_size=cfg.eval_batch_size, shuffle=False, collate_fn=encoder)
-    optimizer, run.head_lr = make_optimizer(scorer, mcfg)
+    optimizer, run.head_lr = make_optimizer(scorer, mcfg, run.built.encoder_params)
     prepared = accelerator.prepare(scorer, optimizer, train_loader, eval_loader(splits['dev']), eval_loader(splits['test']))
     run.scorer, run.optimizer = prepared[:2]
     run.loaders = dict(zip(('train', 'dev', 'test'), prepared[2:]))
@@ -290,8 +305,10 @@ def _finish(run: _Run) -> dict:
                'test': test, 'trainable_params': trainable, 'backbone_params': backbone_params,
                'trainable_ratio': trainable / backbone_params, 'deployed_params': built.deployed_params,
                'deployed_ratio': built.deployed_params / backbone_params, 'train_seconds': round(loop['train_seconds'], 2), 'dev_eval_seconds': round(loop.get('eval_seconds', 0.0), 2),
-               'optimizer_steps': loop['global_step'], 'learning_rates': {'method': mcfg.lr, 'head': run.head_lr},
-               'num_processes': run.accelerator.num_processes,
+               'optimizer_steps': loop['global_step'], 'optimizer': mcfg.optimizer,
+               'learning_rates': {'method': mcfg.lr, 'encoder': mcfg.encoder_lr if built.encoder_params else None, 'head': run.head_lr},
+               'length': run.length,
+               'num_processes': run.accelerator.num_processes, 'cuda_visible_devices': os.environ.get('CUDA_VISIBLE_DEVICES'),
                'peak_memory_mb': round(_peak_memory_mb(), 1), 'versions': _versions(), 'git_commit': _git_commit(),
                'config_hash': run.record['hash'], 'method_info': built.info}
     if run.accelerator.is_main_process:

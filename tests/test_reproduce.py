@@ -48,3 +48,20 @@ def test_paper_grid_builds_and_checks_here(repo):
     statuses = run_grid('paper', root=repo, dry_run=True, log=lambda *a: None)
     assert len(statuses) == len(grid('paper')) and all(s['status'] == 'checked' for s in statuses), \
         [s for s in statuses if s['status'] != 'checked'][:3]
+
+def test_one_run_per_gpu_and_the_accelerate_launcher(repo):
+    """`--jobs G` gives each job slot one GPU (`CUDA_VISIBLE_DEVICES`); `--launcher accelerate` runs a run over all of them with the
+    shipped accelerate config. On this CPU machine: two named devices, and 2 gloo processes."""
+    from baasprompt.core import ConfigError
+    names = sorted(s.name for s in grid('smoke'))[:2]
+    runs = repo/'results'/'smoke'/'runs'
+    statuses = run_grid('smoke', only=names, root=repo, jobs=2, devices=['0', '1'], log=print)
+    assert [s['status'] for s in statuses] == ['ok', 'ok'] and sorted(s['devices'] for s in statuses) == ['0', '1']
+    seen = {n: json.loads((runs/n/'results.json').read_text())['cuda_visible_devices'] for n in names}
+    assert sorted(seen.values()) == ['0', '1'], seen                  # each run saw only its own device
+    with pytest.raises(ConfigError, match='one run per GPU'): run_grid('smoke', root=repo, jobs=3, devices=['0', '1'])
+    with pytest.raises(ConfigError, match='use --jobs 1'): run_grid('smoke', root=repo, jobs=2, launcher='accelerate', devices=['0', '1'])
+    shutil.rmtree(runs/names[0])
+    [status] = run_grid('smoke', only=[names[0]], root=repo, launcher='accelerate', devices=['0', '1'], log=print)
+    res = json.loads((runs/names[0]/'results.json').read_text())
+    assert status['status'] == 'ok' and status['num_processes'] == 2 and res['num_processes'] == 2 and res['cuda_visible_devices'] == '0,1'

@@ -29,7 +29,7 @@ def child_steps(spec: dict) -> dict:
     torch = _threads_one()
     from baasprompt.backbones import load_backbone, count_params
     from baasprompt.scoring import MCQEncoder, mcq_loss
-    from baasprompt.methods import build_method
+    from baasprompt.methods import build_method, METHODS
     from baasprompt.train import resolve_config, make_optimizer
     from transformers import get_linear_schedule_with_warmup
     name, method, over, T = spec['name'], spec['method'], spec['overrides'], spec['total_len']
@@ -74,10 +74,11 @@ def child_steps(spec: dict) -> dict:
         enc = MCQEncoder(bb.tokenizer, bb.kind, max_len=T, n_choices=4, **built.encoder_kwargs)
         batch = enc(rows)
         L = batch['input_ids'].shape[-1]
-        total = L + built.encoder_kwargs.get('virtual_tokens', 0)
+        # input-layer virtual tokens are extra positions to compute; a key/value prefix is not (it only counts against max_len)
+        total = L + (built.encoder_kwargs.get('virtual_tokens', 0) if METHODS[method].prompt_layers == 'input' else 0)
         trainable, deployed = count_params(scorer, trainable=True), built.deployed_params
         info = {k: v for k, v in built.info.items() if k in ('encoder_params', 'prompt_params', 'reparam')}
-        opt, _ = make_optimizer(scorer, mcfg)
+        opt, _ = make_optimizer(scorer, mcfg, built.encoder_params)
         sched = get_linear_schedule_with_warmup(opt, 0, 1000)
         scorer.train()
         labels = batch['labels']

@@ -76,7 +76,7 @@ def child_trainer(spec: dict) -> dict:
 
     stamps = []
     model = Wrapped(scorer)
-    opt, _ = make_optimizer(scorer, mcfg)
+    opt, _ = make_optimizer(scorer, mcfg, built.encoder_params)
     steps = len(rows) // spec['batch']
     sched = get_linear_schedule_with_warmup(opt, 0, steps)
     with tempfile.TemporaryDirectory() as tmp:
