@@ -68,12 +68,12 @@ def init_prefix(cfg: BaasPromptConfig, backbone: Backbone, rows: list, L_p: int,
     return topic_prefix(E, tw.token_ids), {'topic_words': list(tw.words), 'topic_ids': [int(i) for i in tw.token_ids]}
 
 # %% ../nbs/15_baasprompt.ipynb #c011
-def global_chain(cfg: BaasPromptConfig, rows: list, seed: int = 0):
-    "The K local chains (Auto-CoT) for the training rows."
+def global_chain(cfg: BaasPromptConfig, rows: list, seed: int = 0, llm_folder=None):
+    "The K local chains (Auto-CoT) for the training rows; LLM calls cached in `llm_folder` (default: the reproduction's cache)."
     from baasprompt.chains import build_global_chain_texts
     from baasprompt.llm import make_writer, llm_cache_folder, writer_backend
     extra = {'base_url': cfg.chain_base_url} if cfg.chain_base_url and writer_backend(cfg.chain_writer) == 'openai' else {}
-    writer = make_writer(cfg.chain_writer, cfg.chain_model or None, folder=llm_cache_folder(), **extra)
+    writer = make_writer(cfg.chain_writer, cfg.chain_model or None, folder=llm_folder or llm_cache_folder(), **extra)
     return build_global_chain_texts(rows, writer, k=cfg.k_chains, seed=seed, max_tokens=cfg.chain_max_tokens,
                                     max_candidates=cfg.chain_max_candidates)
 
@@ -92,14 +92,14 @@ def decoder_texts(chain) -> list[str]:
     out = [' '.join(split_steps(r)) for r in [d['rationale'] for d in chain.demos] + list(chain.rationales)]
     return list(dict.fromkeys(t for t in out if t))
 
-def init_suffix(cfg: BaasPromptConfig, backbone: Backbone, rows: list, L_s: int, seed: int = 0) -> tuple[torch.Tensor, dict]:
+def init_suffix(cfg: BaasPromptConfig, backbone: Backbone, rows: list, L_s: int, seed: int = 0, llm_folder=None) -> tuple[torch.Tensor, dict]:
     "Suffix `(L_s, H)` by `cfg.suffix_init`, and diagnostics (chain questions, nearest words of the aggregated steps, losses)."
     from baasprompt.rollback import fit_suffix
     E = backbone.model.get_input_embeddings().weight.detach().float()
     if cfg.suffix_init == 'random':
         g = torch.Generator().manual_seed(seed)
         return torch.randn(L_s, E.shape[1], generator=g) * E.std() + E.mean(0), {'suffix_slots': {'random': L_s}}
-    chain = global_chain(cfg, rows, seed)
+    chain = global_chain(cfg, rows, seed, llm_folder)
     info = {'chain_questions': [q['question'] if isinstance(q, dict) else str(q) for q in chain.questions],
             'chain_steps': chain.steps, 'chain_writer': chain.writer, 'chain_stats': chain.stats}
     if cfg.suffix_init == 'semi-hard':
@@ -135,7 +135,7 @@ def init_code_version() -> str:
     from baasprompt import backbones, topics, llm, chains, aggregator, rollback, baasprompt as this   # this module as exported
     return stable_hash([inspect.getsource(m) for m in (backbones, topics, llm, chains, aggregator, rollback, this)])[:16]
 
-def init_prompts(cfg: BaasPromptConfig, backbone: Backbone, rows: list, L_p: int, L_s: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, dict]:
+def init_prompts(cfg: BaasPromptConfig, backbone: Backbone, rows: list, L_p: int, L_s: int, seed: int = 0, llm_folder=None) -> tuple[torch.Tensor, torch.Tensor, dict]:
     "Initial prefix `(L_p, H)` and suffix `(L_s, H)` with diagnostics, from the disk cache when the same init was done before."
     from safetensors.torch import save_file, load_file
     from baasprompt.llm import writer_backend
@@ -149,7 +149,7 @@ def init_prompts(cfg: BaasPromptConfig, backbone: Backbone, rows: list, L_p: int
     t0 = time.time()
     prefix, p_info = init_prefix(cfg, backbone, rows, L_p, seed)
     t1 = time.time()
-    suffix, s_info = init_suffix(cfg, backbone, rows, L_s, seed)
+    suffix, s_info = init_suffix(cfg, backbone, rows, L_s, seed, llm_folder)
     info = {'prefix_init': cfg.prefix_init, 'suffix_init': cfg.suffix_init, 'rollback': cfg.rollback, 'L_p': L_p, 'L_s': L_s,
             **p_info, **s_info, 'prefix_seconds': round(t1 - t0, 1), 'suffix_seconds': round(time.time() - t1, 1)}
     folder.mkdir(parents=True, exist_ok=True)
@@ -169,7 +169,9 @@ def build_baasprompt(cfg: BaasPromptConfig, ctx: BuildContext) -> BuiltMethod:
     L_p, L_s = check_config(cfg, ctx.max_len)
     H = backbone.hidden_size
     if ctx.train_data is None: prefix, suffix, info = torch.zeros(L_p, H), torch.zeros(L_s, H), {}
-    else: prefix, suffix, info = init_prompts(cfg, backbone, ctx.train_data, L_p, L_s, ctx.seed)
+    else:   # a user's own questions: their LLM calls go to the user cache, not the reproduction's committed llm_cache/
+        own = cache_dir('llm') if ctx.dataset.startswith('jsonl:') else None
+        prefix, suffix, info = init_prompts(cfg, backbone, ctx.train_data, L_p, L_s, ctx.seed, own)
     model = baasprompt_lora(backbone, cfg) if cfg.lora else backbone.model
     torch.manual_seed(ctx.seed)
     prompt = ReparamPrompt(prefix, suffix, make_reparam(cfg.reparam, H, L_p, L_s, hidden=cfg.reparam_hidden or None))

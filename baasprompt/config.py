@@ -43,6 +43,7 @@ class TrainConfig:
     n_boot: int = 1000
     scorer: str = 'auto'             # 'auto' (the backbone's own) | 'head' | 'similarity' | 'likelihood': see 03a_scoring
     likelihood_norm: Literal['token', 'char'] = 'token'   # how `likelihood` normalises ('char': lm-evaluation-harness's acc_norm)
+    allow_overlap: bool = False      # a jsonl: question in two splits: an error, or (True) a logged warning
 
     def __post_init__(self): check_choices(self)
 
@@ -138,8 +139,8 @@ def run_name(cfg: TrainConfig) -> str:
     "A readable folder name for a run."
     return f"{cfg.method}__{cfg.model.replace('/', '_')}__{cfg.dataset.replace('/', '_').replace(':', '_')}__s{cfg.seed}"
 
-def config_record(cfg: TrainConfig, mcfg) -> dict:
-    "The full resolved config as saved in `config.json` (secrets never live in configs)."
-    rec = {'run': asdict(cfg), 'method': asdict(mcfg)}
+def config_record(cfg: TrainConfig, mcfg, data: dict | None = None) -> dict:
+    "The full resolved config as saved in `config.json`, with the content digest of each split used (`data`); its hash is the run's identity. Secrets never live in configs."
+    rec = {'run': asdict(cfg), 'method': asdict(mcfg), **({'data': data} if data is not None else {})}
     rec['hash'] = stable_hash(rec)
     return rec

@@ -35,11 +35,14 @@ def check_choices(obj) -> None:
             raise ConfigError(f"{f.name} must be one of {', '.join(map(repr, typing.get_args(hint)))}, not {getattr(obj, f.name)!r}")
 
 def run_command(command: str, func: Callable[[], int]) -> int:
-    "Run a command-line action: a `BaasPromptError` becomes one line on stderr and exit status 2, never a traceback."
+    "Run a command-line action: a `BaasPromptError` or a file-system error becomes one line on stderr and exit status 2, never a traceback."
     try: return func()
-    except BaasPromptError as e:
-        print(f"baasprompt {command}: error: {e}", file=sys.stderr)
-        return 2
+    except BaasPromptError as e: msg = str(e)
+    except OSError as e:   # a missing file, a folder where a file should be, no permission, a full disk: the path and the reason
+        where = ' → '.join(str(p) for p in (e.filename, e.filename2) if p)
+        msg = f"{where}: {e.strerror or e}" if where else str(e)
+    print(f"baasprompt {command}: error: {msg}", file=sys.stderr)
+    return 2
 
 def package_dir(package: str, what: str = 'offline artefacts') -> Path:
     "The folder of an installed package (models and data ship inside packages here)."

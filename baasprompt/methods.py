@@ -153,6 +153,7 @@ class BuildContext:
     seed: int = 0
     max_len: int = 512
     scorer_options: dict = field(default_factory=dict)
+    dataset: str = ''                 # the run's dataset name (a `jsonl:` bank is a user's own data)
 
     def built(self, cfg: MethodConfig, model: nn.Module, encoder_kwargs: dict | None = None, method_params: int = 0,
               prompt: nn.Module | None = None, info: dict | None = None, encoder_params=()) -> BuiltMethod:
@@ -165,12 +166,12 @@ class BuildContext:
                            encoder_params=list(encoder_params))
 
 def build_method(cfg: MethodConfig, backbone: Backbone, dropout: float = 0.1, train_data=None, seed: int = 0, max_len: int = 512,
-                 scorer: str = 'head', **scorer_options) -> BuiltMethod:
+                 scorer: str = 'head', dataset: str = '', **scorer_options) -> BuiltMethod:
     "Wrap `backbone` for method `cfg.method`, scored by `scorer`: its trainable parameters are exactly the method's (and the scorer's own)."
     if cfg.method not in METHODS: raise unknown_name('method', cfg.method, METHODS)
     if scorer == 'likelihood' and backbone.model.get_output_embeddings() is None:
         raise ConfigError(f"the likelihood scorer needs {backbone.spec.name!r} loaded with its language-model head (load_backbone(..., lm_head=True))")
-    ctx = BuildContext(backbone, scorer, dropout, list(train_data) if train_data is not None else None, seed, max_len, scorer_options)
+    ctx = BuildContext(backbone, scorer, dropout, list(train_data) if train_data is not None else None, seed, max_len, scorer_options, dataset)
     return METHODS[cfg.method].build(cfg, ctx)
 
 # %% ../nbs/04_methods.ipynb #r004

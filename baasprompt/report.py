@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['METRICS', 'dataset_order', 'uniform_guess_accuracy', 'collect', 'main_table', 'paper_table', 'paired_difference',
-           'verdict', 'compare_methods', 'chance_check', 'write_tables', 'ablation_table', 'verdicts']
+           'verdict', 'compare_methods', 'chance_check', 'recompute_test_metrics', 'write_tables', 'ablation_table',
+           'verdicts']
 
 # %% ../nbs/21_report.ipynb #c004
 import json
@@ -139,6 +140,21 @@ def chance_check(df: pd.DataFrame) -> pd.DataFrame:
                     'chance': f"{chance:.3f}", 'above chance': 'yes' if best['acc_lo'].min() > chance else '**no**'})
     return pd.DataFrame(out)
 
+
+# %% ../nbs/21_report.ipynb #rc02
+def recompute_test_metrics(run_dir: str | Path) -> bool:
+    "Recompute a finished run's test metrics from its `predictions.jsonl` with today's `mcq_metrics`; True if `results.json` changed."
+    from baasprompt.metrics import mcq_metrics
+    from baasprompt.core import atomic_write_json
+    run_dir = Path(run_dir)
+    res = json.loads((run_dir/'results.json').read_text())
+    cfg = json.loads((run_dir/'config.json').read_text())['run']
+    preds = [json.loads(l) for l in (run_dir/'predictions.jsonl').read_text().splitlines() if l.strip()]
+    test = mcq_metrics([p['label'] for p in preds], [p['prediction'] for p in preds], res['n_choices'],
+                       n_boot=cfg.get('n_boot', 1000), seed=cfg.get('seed', 0))
+    if test == res['test']: return False
+    atomic_write_json(run_dir/'results.json', {**res, 'test': test, 'test_metrics_recomputed': 'macro over the answer positions of the gold labels'})
+    return True
 
 # %% ../nbs/21_report.ipynb #c019
 def write_tables(profile: str, root: str | Path | None = None, average: str = 'macro') -> dict:

@@ -21,7 +21,7 @@ def bank(tmp_path_factory):
     "A `jsonl:` bank whose every context runs to 700 words (well over 512 tokens), 3 to 5 options."
     d = tmp_path_factory.mktemp('bank')
     for split, n in (('train', 12), ('dev', 2), ('test', 2)):
-        rows = [{'id': f'{split}{i}', 'context': long_context(i), 'question': f'What does the river carry, case {i}?',
+        rows = [{'id': f'{split}{i}', 'context': long_context(i), 'question': f'What does the river carry, {split} case {i}?',
                  'choices': ['water', 'sand', 'stones', 'fish', 'ice'][:3 + i % 3], 'label': 0} for i in range(n)]
         (d/f'{split}.jsonl').write_text(''.join(json.dumps(r) + '\n' for r in rows))
     return d
