@@ -5,7 +5,8 @@
 # %% auto #0
 __all__ = ['SPLITS', 'SOURCES', 'ON_ERROR', 'DATA_DIR_ENV', 'FEATURES', 'DATASETS', 'JSONL_FORMAT', 'label_index', 'mcq_row',
            'olmo_tasks_dir', 'package_docs', 'question_from_prompt', 'sciq_choices', 'MCQSpec', 'load_mcq',
-           'question_key', 'split_overlaps', 'check_overlap', 'rows_digest', 'drop_overlaps', 'dataset_summary']
+           'question_key', 'split_overlaps', 'check_overlap', 'rows_digest', 'drop_overlaps', 'shown_source',
+           'dataset_summary']
 
 # %% ../nbs/01_data.ipynb #c004
 import collections, gzip, importlib.util, json, os, random, re, warnings
@@ -517,6 +518,13 @@ def _short(e: MCQDataError) -> str:
     tried = [l[4:].split(': ')[0] for l in lines if l.startswith('  - ')]
     return f"not found in: {', '.join(tried)}" if tried else lines[0]
 
+def shown_source(source: str) -> str:
+    "A row's `source` as tables print it: an official folder relative to the project (`official:../shared/data/dream`), never this machine's absolute path."
+    if not source.startswith('official:'): return source
+    pkg = package_dir('baasprompt')
+    root = pkg.parent if (pkg.parent/'settings.ini').exists() else Path.cwd()   # a source checkout, else where we run
+    return 'official:' + os.path.relpath(source[len('official:'):], root)
+
 def dataset_summary(names: Iterable[str] | None = None, data_dir: str | os.PathLike | None = None, source: str = 'auto') -> pd.DataFrame:
     "Per dataset and split: questions, choices (min-max), label balance, mean context words, source and how the split was made."
     out = []
@@ -536,5 +544,5 @@ def dataset_summary(names: Iterable[str] | None = None, data_dir: str | os.PathL
                             choices=f"{min(n_ch)}" if min(n_ch, default=0) == width else f"{min(n_ch)}-{width}",
                             label_balance=' '.join(f"{ascii_uppercase[i]}:{f:.2f}" for i, f in enumerate(freq)),
                             context_words=round(sum(len(c.split()) for c in cols['context']) / max(len(ds), 1), 1),
-                            source=', '.join(sorted(set(cols['source']))), note=ds.info.description))
+                            source=', '.join(sorted({shown_source(s) for s in cols['source']})), note=ds.info.description))
     return pd.DataFrame(out, columns=['dataset', 'split', 'n', 'choices', 'label_balance', 'context_words', 'source', 'note'])

@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['METRICS', 'dataset_order', 'uniform_guess_accuracy', 'collect', 'main_table', 'paper_table', 'paired_difference',
-           'verdict', 'compare_methods', 'chance_check', 'recompute_test_metrics', 'write_tables', 'ablation_table',
-           'verdicts']
+           'verdict', 'pooled_difference', 'compare_methods', 'chance_check', 'zero_shot_check',
+           'recompute_test_metrics', 'write_tables', 'ablation_table', 'verdicts']
 
 # %% ../nbs/21_report.ipynb #c004
 import json
@@ -108,22 +108,28 @@ def paired_difference(a: pd.DataFrame, b: pd.DataFrame, n_boot: int = 2000, seed
 def verdict(lo: float, hi: float) -> str:
     return 'confirmed' if lo > 0 else 'refuted' if hi < 0 else 'inconclusive'
 
+def pooled_difference(root: Path, profile: str, pairs: list[tuple[str, str, int]]) -> tuple[float, float, float]:
+    "`paired_difference` over several (run a, run b, seed) pairs, each seed's questions kept apart."
+    parts_a, parts_b = [], []
+    for run_a, run_b, seed in pairs:
+        pa, pb = _predictions(root, profile, run_a), _predictions(root, profile, run_b)
+        pa.index = [f"{seed}/{i}" for i in pa.index]; pb.index = [f"{seed}/{i}" for i in pb.index]
+        parts_a.append(pa); parts_b.append(pb)
+    return paired_difference(pd.concat(parts_a), pd.concat(parts_b))
+
 def compare_methods(df: pd.DataFrame, a: str, b: str, profile: str, root: Path, variant_a: str = '', variant_b: str = '') -> pd.DataFrame:
     "Paired accuracy differences a − b per (backbone, dataset), pooled over the seeds both have."
     out = []
     x, y = df[(df['method'] == a) & (df['variant'] == variant_a)], df[(df['method'] == b) & (df['variant'] == variant_b)]
     for (model, ds), g in x.groupby(['model', 'dataset']):
-        parts_a, parts_b = [], []
+        pairs = []
         for _, r in g.iterrows():
             other = y[(y['model'] == model) & (y['dataset'] == ds) & (y['seed'] == r['seed'])]
-            if other.empty: continue
-            pa, pb = _predictions(root, profile, r['run']), _predictions(root, profile, other.iloc[0]['run'])
-            pa.index = [f"{r['seed']}/{i}" for i in pa.index]; pb.index = [f"{r['seed']}/{i}" for i in pb.index]
-            parts_a.append(pa); parts_b.append(pb)
-        if not parts_a: continue
-        diff, lo, hi = paired_difference(pd.concat(parts_a), pd.concat(parts_b))
+            if not other.empty: pairs.append((r['run'], other.iloc[0]['run'], r['seed']))
+        if not pairs: continue
+        diff, lo, hi = pooled_difference(root, profile, pairs)
         out.append({'backbone': model, 'dataset': ds, 'a': f"{a}{'[' + variant_a + ']' if variant_a else ''}",
-                    'b': f"{b}{'[' + variant_b + ']' if variant_b else ''}", 'seeds': len(parts_a),
+                    'b': f"{b}{'[' + variant_b + ']' if variant_b else ''}", 'seeds': len(pairs),
                     'acc_diff': round(diff, 4), 'ci95': [round(lo, 4), round(hi, 4)], 'verdict': verdict(lo, hi)})
     return pd.DataFrame(out)
 
@@ -140,6 +146,21 @@ def chance_check(df: pd.DataFrame) -> pd.DataFrame:
                     'chance': f"{chance:.3f}", 'above chance': 'yes' if best['acc_lo'].min() > chance else '**no**'})
     return pd.DataFrame(out)
 
+
+# %% ../nbs/21_report.ipynb #zs02
+def zero_shot_check(df: pd.DataFrame, profile: str, root: Path) -> pd.DataFrame:
+    "Per backbone, dataset and trained method: its accuracy minus the backbone's zero-shot accuracy on the same test questions, pooled over seeds, with a 95 % interval."
+    out = []
+    for _, z in df[(df['method'] == 'zero-shot') & (df['variant'] == '')].iterrows():
+        g = df[(df['model'] == z['model']) & (df['dataset'] == z['dataset']) & (df['variant'] == '') & (df['method'] != 'zero-shot')]
+        for method in method_order(g['method']):
+            runs = g[g['method'] == method]
+            diff, lo, hi = pooled_difference(root, profile, [(r['run'], z['run'], r['seed']) for _, r in runs.iterrows()])
+            out.append({'backbone': z['model'], 'dataset': z['dataset'], 'method': method, 'seeds': len(runs),
+                        'zero-shot acc': f"{z['accuracy']:.3f}", 'trained acc': f"{runs['accuracy'].mean():.3f}",
+                        'difference [95 % CI]': f"{diff:+.3f} [{lo:+.3f}, {hi:+.3f}]",
+                        'beat zero-shot': 'yes' if lo > 0 else '**worse**' if hi < 0 else 'inconclusive'})
+    return pd.DataFrame(out)
 
 # %% ../nbs/21_report.ipynb #rc02
 def recompute_test_metrics(run_dir: str | Path) -> bool:
@@ -175,6 +196,13 @@ def write_tables(profile: str, root: str | Path | None = None, average: str = 'm
         md += ['**Is the best method above chance?**', '',
                'Per backbone and dataset, the method with the best mean test accuracy; "yes" only if every seed\'s 95 % interval '
                'lies above chance (the mean of 1/options over the test questions).', '', check.to_markdown(index=False), '']
+    vs_zero = zero_shot_check(df, profile, root)
+    if not vs_zero.empty:
+        atomic_write(out/'vs_zero_shot.csv', vs_zero.to_csv(index=False))
+        md += ['**Did training beat zero-shot?**', '',
+               "Per backbone, dataset and method: test accuracy minus the backbone's zero-shot accuracy on the same questions, pooled over "
+               'seeds, with a 95 % paired bootstrap interval; "yes" if the interval lies above 0, "**worse**" if below.', '',
+               vs_zero.to_markdown(index=False), '']
     md += ["# The paper's reported numbers (not ours)", '',
           "Tables 4.1–4.2 of the BaasPrompt draft as published by its authors (`paper/reported_results.csv`): **weighted** "
           "P/R/F1, each cell the maximum over epochs on the test split, options split across processes, CommonsenseQA test scored "
@@ -186,7 +214,7 @@ def write_tables(profile: str, root: str | Path | None = None, average: str = 'm
     atomic_write(out/'ablations.md', f"# Ablations — profile `{profile}`\n\n{meta}\n\n" + (abl.to_markdown(index=False) if not abl.empty else '(no ablation runs)') + '\n')
     v = verdicts(df, profile, root)
     atomic_write(out/'verdicts.md', v)
-    return {'main': ours, 'paper': paper, 'ablations': abl, 'verdicts': v}
+    return {'main': ours, 'paper': paper, 'ablations': abl, 'verdicts': v, 'vs_zero_shot': vs_zero}
 
 def _describe(df: pd.DataFrame, profile: str) -> str:
     if df.empty: return '(no runs)'
@@ -226,8 +254,8 @@ def verdicts(df: pd.DataFrame, profile: str, root: Path) -> str:
              "confirmed / refuted when the interval excludes 0, inconclusive otherwise.", '']
     if df.empty or not (df['method'] == 'baasprompt').any():
         return '\n'.join(lines + ['No BaasPrompt runs yet: no verdicts.']) + '\n'
-    lines.append('## Claim 1: BaasPrompt beats the single-layer prompt methods (prompt tuning, P-tuning) on every dataset')
-    for base in methods_with('baseline'):
+    lines.append('## Claim 1: BaasPrompt is at least as good as the single-layer prompt methods (prompt tuning, P-tuning); where it stands against the deep ones (prefix tuning, P-tuning v2)')
+    for base in methods_with('baseline', 'input') + methods_with('baseline', 'deep'):
         c = compare_methods(df, 'baasprompt', base, profile, root)
         if c.empty: continue
         lines.append(f"- vs {base}: " + '; '.join(f"{r.backbone}/{r.dataset} {r.acc_diff:+.3f} [{r.ci95[0]:+.3f}, {r.ci95[1]:+.3f}] **{r.verdict}**"

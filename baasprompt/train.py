@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['load_splits', 'data_digest', 'trainable_state', 'load_trainable', 'save_checkpoint', 'load_checkpoint', 'evaluate',
-           'TrainingDiverged', 'make_optimizer', 'train', 'train_arguments', 'train_command']
+           'TrainingDiverged', 'make_optimizer', 'train', 'use_threads', 'train_arguments', 'train_command']
 
 # %% ../nbs/06_train.ipynb #c004
 import argparse, dataclasses, json, math, os, platform, resource, shutil, subprocess, sys, tempfile, time, warnings
@@ -331,7 +331,7 @@ def _finish(run: _Run) -> dict:
                'optimizer_steps': loop['global_step'], 'optimizer': mcfg.optimizer,
                'learning_rates': {'method': mcfg.lr, 'encoder': mcfg.encoder_lr if built.encoder_params else None, 'head': run.head_lr},
                'length': run.length,
-               'num_processes': run.accelerator.num_processes, 'cuda_visible_devices': os.environ.get('CUDA_VISIBLE_DEVICES'),
+               'num_processes': run.accelerator.num_processes, 'threads': torch.get_num_threads(), 'cuda_visible_devices': os.environ.get('CUDA_VISIBLE_DEVICES'),
                'peak_memory_mb': round(_peak_memory_mb(), 1), 'versions': _versions(), 'git_commit': _git_commit(),
                'config_hash': run.record['hash'], 'data_digest': run.record['data'], 'method_info': built.info}
     if run.accelerator.is_main_process:
@@ -345,10 +345,18 @@ def _finish(run: _Run) -> dict:
     run.accelerator.wait_for_everyone()
     return results
 
+def use_threads(n: int) -> None:
+    "Run on `n` CPU threads: torch's intra-op pool and every BLAS/OpenMP pool (threadpoolctl); 0 leaves the defaults."
+    if n <= 0: return
+    from threadpoolctl import threadpool_limits
+    torch.set_num_threads(n)
+    threadpool_limits(n)
+
 def _train(cfg: TrainConfig, mcfg, out: Path, resume: bool, log) -> dict:
     "The loop: claim the folder, set up, dev before training, epochs, then test once."
     from accelerate import Accelerator
     from accelerate.utils import DataLoaderConfiguration
+    use_threads(cfg.threads)
     splits = load_splits(cfg, log)
     record = config_record(cfg, mcfg, data=data_digest(splits))
     accelerator = Accelerator(gradient_accumulation_steps=cfg.grad_accum, cpu=not torch.cuda.is_available(),

@@ -65,3 +65,16 @@ def test_one_run_per_gpu_and_the_accelerate_launcher(repo):
     [status] = run_grid('smoke', only=[names[0]], root=repo, launcher='accelerate', devices=['0', '1'], log=print)
     res = json.loads((runs/names[0]/'results.json').read_text())
     assert status['status'] == 'ok' and status['num_processes'] == 2 and res['num_processes'] == 2 and res['cuda_visible_devices'] == '0,1'
+
+def test_jobs_change_the_time_not_the_numbers(tmp_path):
+    "A smoke run gives byte-identical predictions under --jobs 1 and --jobs 2: its threads come from its config, not the machine."
+    roots = {}
+    for jobs in (1, 2):
+        roots[jobs] = tmp_path/f'jobs{jobs}'
+        for d in ('reproduce', 'paper'): shutil.copytree(ROOT/d, roots[jobs]/d)
+        statuses = run_grid('smoke', root=roots[jobs], jobs=jobs, log=print)
+        assert all(s['status'] == 'ok' for s in statuses), statuses
+    for spec in grid('smoke'):
+        one, two = (roots[j]/'results'/'smoke'/'runs'/spec.name for j in (1, 2))
+        assert (one/'predictions.jsonl').read_bytes() == (two/'predictions.jsonl').read_bytes(), spec.name
+        assert json.loads((one/'results.json').read_text())['threads'] == json.loads((two/'results.json').read_text())['threads'] == 1
