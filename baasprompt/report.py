@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['METRICS', 'dataset_order', 'uniform_guess_accuracy', 'collect', 'main_table', 'paper_table', 'paired_difference',
            'verdict', 'pooled_difference', 'compare_methods', 'chance_check', 'zero_shot_check',
-           'recompute_test_metrics', 'write_tables', 'ablation_table', 'verdicts']
+           'recompute_test_metrics', 'write_tables', 'ablation_table', 'paper_claims', 'verdicts']
 
 # %% ../nbs/21_report.ipynb #c004
 import json
@@ -247,6 +247,22 @@ def ablation_table(df: pd.DataFrame) -> pd.DataFrame:
                              'f1_macro': round(r['f1_macro'], 4)})
     return pd.DataFrame(rows)
 
+def paper_claims(paper: Path) -> dict[str, str]:
+    "What the paper's own numbers say for each claim (`paper/reported_results.csv`, `paper/reported_ablations.csv`), one line each."
+    out = {}
+    if (paper/'reported_results.csv').exists():
+        r = pd.read_csv(paper/'reported_results.csv').pivot_table(index=['backbone', 'dataset'], columns='method', values='accuracy')
+        gap = lambda g, m: f"{(g['baasprompt'] - g[m]).mean():+.3f} vs {m}"
+        parts = [f"{b} " + ', '.join(gap(g, m) for m in methods_with('baseline') if m in g) for b, g in r.groupby(level='backbone') if 'baasprompt' in g]
+        out['claim1'] = 'the paper: BaasPrompt accuracy minus each baseline, mean over its datasets — ' + '; '.join(parts)
+    if (paper/'reported_ablations.csv').exists():
+        a = pd.read_csv(paper/'reported_ablations.csv')
+        for key in ('suffix_ratio', 'prefix_init'):
+            g = a[a['switch'] == key].set_index('value').drop(columns='switch')
+            out[key] = ('the paper (average F1 × 100): best ' + key + ' per backbone — '
+                        + '; '.join(f"{b} {g[b].idxmax()} ({g[b].max():.1f})" for b in g.columns))
+    return out
+
 def verdicts(df: pd.DataFrame, profile: str, root: Path) -> str:
     "A short verdict per claim of the paper, from paired comparisons on our runs."
     lines = [f"# Verdicts on the paper's claims — profile `{profile}`", '', _describe(df, profile), '',
@@ -258,8 +274,10 @@ def verdicts(df: pd.DataFrame, profile: str, root: Path) -> str:
     for base in methods_with('baseline', 'input') + methods_with('baseline', 'deep'):
         c = compare_methods(df, 'baasprompt', base, profile, root)
         if c.empty: continue
-        lines.append(f"- vs {base}: " + '; '.join(f"{r.backbone}/{r.dataset} {r.acc_diff:+.3f} [{r.ci95[0]:+.3f}, {r.ci95[1]:+.3f}] **{r.verdict}**"
+        lines.append(f"- vs {base}: " + '; '.join(f"{r.backbone}/{r.dataset} {r.acc_diff:+.3f} [{r.ci95[0]:+.3f}, {r.ci95[1]:+.3f}] ({r.seeds} seed{'s' if r.seeds > 1 else ''}) **{r.verdict}**"
                                                for r in c.itertuples()))
+    claims = paper_claims(Path(root)/'paper')
+    if 'claim1' in claims: lines.append(f"- {claims['claim1']}")
     abl = ablation_table(df)
     for key, claim in (('suffix_ratio', 'Claim 2: a suffix of 10 % of the maximum length is best'),
                        ('prefix_init', 'Claim 3: clustering is the best prefix initialisation')):
@@ -277,4 +295,5 @@ def verdicts(df: pd.DataFrame, profile: str, root: Path) -> str:
                 if not c.empty: vs.append(f"{v}: {c.iloc[0].acc_diff:+.3f} {c.iloc[0].verdict}")
             lines.append(f"- {model}/{ds}: best {key} = {best['value']} (accuracy {best['accuracy']:.3f}); default {default_value} minus "
                          + ', '.join(vs) + ' (confirmed = the default is better)')
+        if key in claims: lines.append(f"- {claims[key]}")
     return '\n'.join(lines) + '\n'
