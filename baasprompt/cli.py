@@ -10,8 +10,8 @@ import argparse, json, os, sys
 from pathlib import Path
 from .core import BaasPromptError, ConfigError, atomic_write, run_command
 from .data import dataset_summary, JSONL_FORMAT
-from .train import train_arguments, train_command
-from .predict import predict_file, export_run, inside_run
+from .train import train_arguments, train_command, RUN_FILES
+from .predict import predict_file, export_run, inside_run, EXPORT_FILE
 from .reproduce import reproduce
 
 # %% ../nbs/30_cli.ipynb #c005
@@ -25,7 +25,7 @@ environment:
   OPENAI_BASE_URL       another OpenAI-compatible server (or --set chain_base_url=...)
   HF_HUB_OFFLINE=1      never try the Hugging Face hub"""
 
-_RUN_FILES = ('config.json', 'results.json', 'predictions.jsonl', 'metrics.jsonl', 'trained.safetensors', 'exported.safetensors')
+_RUN_FILES = (*RUN_FILES, EXPORT_FILE)
 
 def _predict(args) -> int:
     if args.output:
@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument('--only', nargs='*', default=None, help='run only grid runs whose method, model, dataset, group or name match')
     r.add_argument('--dry-run', action='store_true', help='resolve every run and build it on its tiny stand-in; train nothing')
     r.add_argument('--num-processes', type=int, default=1, help='processes per run, launched with accelerate (default: %(default)s)')
-    r.add_argument('--jobs', type=int, default=1, help='runs executed at once (each with cores/jobs threads; with GPUs, one run per GPU) (default: %(default)s)')
+    r.add_argument('--jobs', type=int, default=1, help='runs executed at once (each on the threads its profile sets; with GPUs, one run per GPU) (default: %(default)s)')
     r.add_argument('--launcher', choices=['kernel', 'accelerate'], default='kernel',
                    help="kernel: each run in its papermill kernel; accelerate: each run over all GPUs with accelerate launch (default: %(default)s)")
     r.add_argument('--devices', default=None, help='comma-separated GPU ids to use (default: every visible GPU)')

@@ -52,7 +52,7 @@ _PROMPT_METHODS = ('prompt-tuning', 'prefix-tuning', 'p-tuning', 'p-tuning-v2')
 _CPU_HEAD_LR = 3e-2   # measured: see the list above
 _CPU_METHODS = {m: {**o, 'head_lr': _CPU_HEAD_LR} for m, o in {
     'prompt-tuning': dict(num_virtual_tokens=20, lr=3e-2), 'p-tuning': dict(num_virtual_tokens=20, lr=1e-2, encoder_lr=1e-2),
-    'prefix-tuning': dict(num_virtual_tokens=20, lr=1e-2, encoder_lr=1e-2), 'p-tuning-v2': dict(num_virtual_tokens=20, lr=3e-2),
+    'prefix-tuning': dict(num_virtual_tokens=20, lr=1e-4, encoder_lr=1e-4), 'p-tuning-v2': dict(num_virtual_tokens=20, lr=3e-2),
     'lora': dict(lr=1e-3), 'full': dict(lr=5e-5), 'head-only': dict(lr=_CPU_HEAD_LR),
     'baasprompt': dict(lr=3e-3, encoder_lr=3e-3)}.items()}   # CPU: one rate for a prompt and its encoder, as measured
 # paper: the prompt vectors at Lester et al.'s 0.3 under Adafactor's parameter scaling (each step moves them by at most 0.3× their

@@ -48,6 +48,7 @@ class PrefixTuningConfig(MethodConfig):
     lr: float = 1e-5
     num_virtual_tokens: int = 100
     encoder_hidden_size: int = 512
+    init_weights: Literal['zero', 'random'] = 'zero'   # 'zero': the prefix starts as a no-op (PEFT's init_weights='zero'); see 04_methods
 
 @dataclass
 class PTuningConfig(MethodConfig):
@@ -63,6 +64,7 @@ class PTuningV2Config(MethodConfig):
     method: str = 'p-tuning-v2'
     lr: float = 5e-3
     num_virtual_tokens: int = 100
+    init_weights: Literal['zero', 'random'] = 'zero'   # as prefix tuning's
 
 @dataclass
 class LoraMethodConfig(MethodConfig):
@@ -214,7 +216,8 @@ def build_p_tuning(cfg: PTuningConfig, ctx: BuildContext) -> BuiltMethod:
 
 def _deep_prompt(cfg, ctx: BuildContext, **extra) -> BuiltMethod:
     from peft import TaskType, PrefixTuningConfig as PfxC
-    model = _peft(ctx.backbone, PfxC(task_type=TaskType.FEATURE_EXTRACTION, num_virtual_tokens=cfg.num_virtual_tokens, **extra))
+    model = _peft(ctx.backbone, PfxC(task_type=TaskType.FEATURE_EXTRACTION, num_virtual_tokens=cfg.num_virtual_tokens,
+                                     init_weights='zero' if cfg.init_weights == 'zero' else None, **extra))
     kv = getattr(model.peft_config['default'], 'token_dim', ctx.backbone.hidden_size)  # per-layer key/value width (H, or less with GQA)
     # the prefix occupies the first positions (BERT and GPT-2 shift the text's position ids by it): it counts against max_len
     return ctx.built(cfg, model, {'virtual_tokens': cfg.num_virtual_tokens}, cfg.num_virtual_tokens * _n_layers(ctx.backbone.model) * 2 * kv,

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['METRICS', 'dataset_order', 'uniform_guess_accuracy', 'collect', 'main_table', 'paper_table', 'paired_difference',
            'verdict', 'pooled_difference', 'compare_methods', 'chance_check', 'zero_shot_check',
-           'recompute_test_metrics', 'write_tables', 'ablation_table', 'paper_claims', 'verdicts']
+           'recompute_test_metrics', 'claim_summary', 'write_tables', 'ablation_table', 'paper_claims', 'verdicts']
 
 # %% ../nbs/21_report.ipynb #c004
 import json
@@ -46,7 +46,8 @@ def collect(profile: str, root: str | Path | None = None) -> pd.DataFrame:
         row.update({k: r['test'][k] for k in METRICS}, variant=variant, run=name,
                    scorer=r.get('scorer') or ('likelihood' if r['method'] == 'zero-shot' else 'head'),   # runs saved before scorers existed
                    acc_lo=r['test']['accuracy_ci95'][0], acc_hi=r['test']['accuracy_ci95'][1],
-                   chance=uniform_guess_accuracy(f.parent/'predictions.jsonl'))   # ARC-Easy mixes 3, 4 and 5 options
+                   chance=uniform_guess_accuracy(f.parent/'predictions.jsonl'),   # ARC-Easy mixes 3, 4 and 5 options
+                   below_start=bool(r.get('dev_best') and r.get('dev_initial') and r['dev_best']['accuracy'] < r['dev_initial']['accuracy']))
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -109,11 +110,11 @@ def verdict(lo: float, hi: float) -> str:
     return 'confirmed' if lo > 0 else 'refuted' if hi < 0 else 'inconclusive'
 
 def pooled_difference(root: Path, profile: str, pairs: list[tuple[str, str, int]]) -> tuple[float, float, float]:
-    "`paired_difference` over several (run a, run b, seed) pairs, each seed's questions kept apart."
+    "`paired_difference` over several (run a, run b, seed) pairs, each pair's questions kept apart (seeds, and datasets when pooled)."
     parts_a, parts_b = [], []
     for run_a, run_b, seed in pairs:
         pa, pb = _predictions(root, profile, run_a), _predictions(root, profile, run_b)
-        pa.index = [f"{seed}/{i}" for i in pa.index]; pb.index = [f"{seed}/{i}" for i in pb.index]
+        pa.index = [f"{run_a}/{i}" for i in pa.index]; pb.index = [f"{run_a}/{i}" for i in pb.index]
         parts_a.append(pa); parts_b.append(pb)
     return paired_difference(pd.concat(parts_a), pd.concat(parts_b))
 
@@ -159,7 +160,8 @@ def zero_shot_check(df: pd.DataFrame, profile: str, root: Path) -> pd.DataFrame:
             out.append({'backbone': z['model'], 'dataset': z['dataset'], 'method': method, 'seeds': len(runs),
                         'zero-shot acc': f"{z['accuracy']:.3f}", 'trained acc': f"{runs['accuracy'].mean():.3f}",
                         'difference [95 % CI]': f"{diff:+.3f} [{lo:+.3f}, {hi:+.3f}]",
-                        'beat zero-shot': 'yes' if lo > 0 else '**worse**' if hi < 0 else 'inconclusive'})
+                        'beat zero-shot': 'yes' if lo > 0 else '**worse**' if hi < 0 else 'inconclusive',
+                        'dev below start': f"{int(runs['below_start'].sum())}/{len(runs)}"})
     return pd.DataFrame(out)
 
 # %% ../nbs/21_report.ipynb #rc02
@@ -176,6 +178,52 @@ def recompute_test_metrics(run_dir: str | Path) -> bool:
     if test == res['test']: return False
     atomic_write_json(run_dir/'results.json', {**res, 'test': test, 'test_metrics_recomputed': 'macro over the answer positions of the gold labels'})
     return True
+
+# %% ../nbs/21_report.ipynb #cs02
+def _pooled(df: pd.DataFrame, profile: str, root: Path, model: str, a: tuple[str, str], b: tuple[str, str]) -> dict | None:
+    "Run a minus run b pooled over every dataset and seed of `model` that has both; (method, variant) each."
+    x = df[(df['model'] == model) & (df['method'] == a[0]) & (df['variant'] == a[1])]
+    y = df[(df['model'] == model) & (df['method'] == b[0]) & (df['variant'] == b[1])]
+    m = x.merge(y, on=['dataset', 'seed'], suffixes=('_a', '_b'))
+    if m.empty: return None
+    diff, lo, hi = pooled_difference(root, profile, [(r.run_a, r.run_b, r.seed) for r in m.itertuples()])
+    return {'diff': diff, 'lo': lo, 'hi': hi, 'verdict': verdict(lo, hi), 'datasets': m['dataset'].nunique(), 'seeds': m['seed'].nunique()}
+
+def _said(p: dict) -> str: return f"{p['diff']:+.3f} [{p['lo']:+.3f}, {p['hi']:+.3f}]"
+
+def claim_summary(df: pd.DataFrame, profile: str, root: Path) -> list[str]:
+    "One sentence per claim of the paper, each verdict pooled over a backbone's datasets and seeds (rules in the prose above)."
+    out, root = [], Path(root)
+    if df.empty or not (df['method'] == 'baasprompt').any(): return out
+    single, deep = methods_with('baseline', 'input'), methods_with('baseline', 'deep')
+    parts = []
+    for model in sorted(df[df['method'] == 'baasprompt']['model'].unique()):
+        p = {m: _pooled(df, profile, root, model, ('baasprompt', ''), (m, '')) for m in single + deep}
+        s = [m for m in single if p[m]]
+        if not s: continue
+        v = 'refuted' if any(p[m]['verdict'] == 'refuted' for m in s) else \
+            'confirmed' if len(s) == len(single) and all(p[m]['verdict'] == 'confirmed' for m in s) else 'inconclusive'
+        n = max(p[m]['datasets'] for m in s), max(p[m]['seeds'] for m in s)
+        d = [f"{_said(p[m])} against `{m}`" for m in deep if p[m]]
+        parts.append(f"**{v}** on `{model}` ({n[0]} dataset{'s' if n[0] > 1 else ''} × {n[1]} seed{'s' if n[1] > 1 else ''}): BaasPrompt minus "
+                     + ' and '.join(f"`{m}` is {_said(p[m])}" for m in s) + (f"; {', '.join(d)}" if d else ''))
+    if parts: out.append('**Claim 1** (BaasPrompt ≥ ' + ' and '.join(f'`{m}`' for m in single) + ') is ' + '; it is '.join(parts) + '.')
+    default = method_config('baasprompt')
+    for key, claim in (('suffix_ratio', '**Claim 2** (a 10 % suffix is best)'), ('prefix_init', '**Claim 3** (cluster initialisation is best)')):
+        parts = []
+        for model in sorted(df[df['variant'].str.startswith(f'{key}=')]['model'].unique()):
+            base = ('baasprompt', '')
+            p = {v: _pooled(df, profile, root, model, base, ('baasprompt', f'{key}={v}')) for v in ABLATIONS[key] if v != getattr(default, key)}
+            p = {v: r for v, r in p.items() if r}
+            if not p: continue
+            v = 'refuted' if any(r['verdict'] == 'refuted' for r in p.values()) else \
+                'confirmed' if len(p) == len(ABLATIONS[key]) - 1 and all(r['verdict'] == 'confirmed' for r in p.values()) else 'inconclusive'
+            n = max(r['datasets'] for r in p.values()), max(r['seeds'] for r in p.values())
+            parts.append(f"**{v}** on `{model}` ({n[0]} dataset{'s' if n[0] > 1 else ''} × up to {n[1]} seed{'s' if n[1] > 1 else ''}): the default "
+                         f"({getattr(default, key)}) minus " + ', '.join(f"{v} is {_said(r)}" for v, r in p.items()))
+        out.append(f"{claim} is " + '; it is '.join(parts) + '.' if parts else f"{claim}: no ablation runs yet.")
+    return out
+
 
 # %% ../nbs/21_report.ipynb #c019
 def write_tables(profile: str, root: str | Path | None = None, average: str = 'macro') -> dict:
@@ -201,7 +249,9 @@ def write_tables(profile: str, root: str | Path | None = None, average: str = 'm
         atomic_write(out/'vs_zero_shot.csv', vs_zero.to_csv(index=False))
         md += ['**Did training beat zero-shot?**', '',
                "Per backbone, dataset and method: test accuracy minus the backbone's zero-shot accuracy on the same questions, pooled over "
-               'seeds, with a 95 % paired bootstrap interval; "yes" if the interval lies above 0, "**worse**" if below.', '',
+               'seeds, with a 95 % paired bootstrap interval; "yes" if the interval lies above 0, "**worse**" if below. "dev below start": '
+               "the seeds whose dev-selected epoch scored below the same run's untrained state on dev (`dev_initial`): training moved "
+               'them away from where they started, and the table reports the trained state anyway (`06_train` says why).', '',
                vs_zero.to_markdown(index=False), '']
     md += ["# The paper's reported numbers (not ours)", '',
           "Tables 4.1–4.2 of the BaasPrompt draft as published by its authors (`paper/reported_results.csv`): **weighted** "
@@ -270,6 +320,8 @@ def verdicts(df: pd.DataFrame, profile: str, root: Path) -> str:
              "confirmed / refuted when the interval excludes 0, inconclusive otherwise.", '']
     if df.empty or not (df['method'] == 'baasprompt').any():
         return '\n'.join(lines + ['No BaasPrompt runs yet: no verdicts.']) + '\n'
+    lines += ['## Summary', '', 'Each claim pooled over the datasets and seeds of a backbone (`claim_summary`); the per-dataset verdicts follow.', '',
+              *[f'- {s}' for s in claim_summary(df, profile, root)], '']
     lines.append('## Claim 1: BaasPrompt is at least as good as the single-layer prompt methods (prompt tuning, P-tuning); where it stands against the deep ones (prefix tuning, P-tuning v2)')
     for base in methods_with('baseline', 'input') + methods_with('baseline', 'deep'):
         c = compare_methods(df, 'baasprompt', base, profile, root)

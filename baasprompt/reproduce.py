@@ -18,7 +18,7 @@ from typing import Any, Iterable
 import pandas as pd
 from .core import BaasPromptError, ConfigError, unknown_name, atomic_write, atomic_write_json, file_lock, stable_hash
 from .methods import method_config, methods_with
-from .config import TrainConfig, resolve_config, run_name, config_record, PROFILES
+from .config import TrainConfig, resolve_config, run_name, config_record, scorer_options, PROFILES
 from .baasprompt import ABLATIONS
 
 # %% ../nbs/20_reproduce.ipynb #c006
@@ -193,7 +193,6 @@ def build_check(cfg, mcfg) -> str:
     from baasprompt.backbones import load_backbone, stand_in
     from baasprompt.methods import build_method
     from baasprompt.scoring import MCQEncoder
-    from baasprompt.config import scorer_options
     name = stand_in(cfg.model)
     bb = load_backbone(name, lm_head=cfg.scorer == 'likelihood', seed=cfg.seed)
     built = build_method(mcfg, bb, dropout=cfg.dropout, max_len=cfg.max_len, scorer=cfg.scorer, **scorer_options(cfg))
