@@ -48,7 +48,7 @@ class PrefixTuningConfig(MethodConfig):
     lr: float = 1e-5
     num_virtual_tokens: int = 100
     encoder_hidden_size: int = 512
-    init_weights: Literal['zero', 'random'] = 'zero'   # 'zero': the prefix starts as a no-op (PEFT's init_weights='zero'); see 04_methods
+    init_weights: Literal['zero', 'random'] = 'zero'   # 'zero': zero keys/values, the nearest no-op start (PEFT's init_weights='zero'); see 04_methods
 
 @dataclass
 class PTuningConfig(MethodConfig):

@@ -47,7 +47,7 @@ def collect(profile: str, root: str | Path | None = None) -> pd.DataFrame:
                    scorer=r.get('scorer') or ('likelihood' if r['method'] == 'zero-shot' else 'head'),   # runs saved before scorers existed
                    acc_lo=r['test']['accuracy_ci95'][0], acc_hi=r['test']['accuracy_ci95'][1],
                    chance=uniform_guess_accuracy(f.parent/'predictions.jsonl'),   # ARC-Easy mixes 3, 4 and 5 options
-                   below_start=bool(r.get('dev_best') and r.get('dev_initial') and r['dev_best']['accuracy'] < r['dev_initial']['accuracy']))
+                   below_start=bool(r.get('dev_best') and r.get('dev_initial') and r['dev_best'][r['select_metric']] < r['dev_initial'][r['select_metric']]))
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -191,6 +191,11 @@ def _pooled(df: pd.DataFrame, profile: str, root: Path, model: str, a: tuple[str
 
 def _said(p: dict) -> str: return f"{p['diff']:+.3f} [{p['lo']:+.3f}, {p['hi']:+.3f}]"
 
+def _overall(found: list[dict], wanted: int) -> str:
+    "Refuted if any comparison is; confirmed if all `wanted` exist and are; inconclusive otherwise."
+    if any(r['verdict'] == 'refuted' for r in found): return 'refuted'
+    return 'confirmed' if len(found) == wanted and all(r['verdict'] == 'confirmed' for r in found) else 'inconclusive'
+
 def claim_summary(df: pd.DataFrame, profile: str, root: Path) -> list[str]:
     "One sentence per claim of the paper, each verdict pooled over a backbone's datasets and seeds (rules in the prose above)."
     out, root = [], Path(root)
@@ -201,8 +206,7 @@ def claim_summary(df: pd.DataFrame, profile: str, root: Path) -> list[str]:
         p = {m: _pooled(df, profile, root, model, ('baasprompt', ''), (m, '')) for m in single + deep}
         s = [m for m in single if p[m]]
         if not s: continue
-        v = 'refuted' if any(p[m]['verdict'] == 'refuted' for m in s) else \
-            'confirmed' if len(s) == len(single) and all(p[m]['verdict'] == 'confirmed' for m in s) else 'inconclusive'
+        v = _overall([p[m] for m in s], len(single))
         n = max(p[m]['datasets'] for m in s), max(p[m]['seeds'] for m in s)
         d = [f"{_said(p[m])} against `{m}`" for m in deep if p[m]]
         parts.append(f"**{v}** on `{model}` ({n[0]} dataset{'s' if n[0] > 1 else ''} × {n[1]} seed{'s' if n[1] > 1 else ''}): BaasPrompt minus "
@@ -216,8 +220,7 @@ def claim_summary(df: pd.DataFrame, profile: str, root: Path) -> list[str]:
             p = {v: _pooled(df, profile, root, model, base, ('baasprompt', f'{key}={v}')) for v in ABLATIONS[key] if v != getattr(default, key)}
             p = {v: r for v, r in p.items() if r}
             if not p: continue
-            v = 'refuted' if any(r['verdict'] == 'refuted' for r in p.values()) else \
-                'confirmed' if len(p) == len(ABLATIONS[key]) - 1 and all(r['verdict'] == 'confirmed' for r in p.values()) else 'inconclusive'
+            v = _overall(list(p.values()), len(ABLATIONS[key]) - 1)
             n = max(r['datasets'] for r in p.values()), max(r['seeds'] for r in p.values())
             parts.append(f"**{v}** on `{model}` ({n[0]} dataset{'s' if n[0] > 1 else ''} × up to {n[1]} seed{'s' if n[1] > 1 else ''}): the default "
                          f"({getattr(default, key)}) minus " + ', '.join(f"{v} is {_said(r)}" for v, r in p.items()))
