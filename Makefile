@@ -24,7 +24,8 @@ $(VENV)/.installed: requirements.txt requirements-offline.txt setup.py settings.
 	touch $@
 
 # The main job: the default reproduction (demo profile: every method on SciQ, tables, figures), then README from it.
-# JOBS grid runs at once, each with cores/JOBS threads (2 suits this 2-core machine; see nbs/20_reproduce.ipynb, "Running a grid").
+# JOBS grid runs at once, each on the threads its profile sets (1 for demo and quick), so JOBS changes the time, never the numbers
+# (2 suits this 2-core machine; see nbs/20_reproduce.ipynb, "Running a grid").
 JOBS ?= 2
 reproduce: install
 	$(VENV)/bin/baasprompt data

@@ -137,7 +137,10 @@ def set_aside_stale(spec: RunSpec, profile: str, root: Path) -> Path | None:
     return dest
 
 LAUNCHERS = ('kernel', 'accelerate')
-QUIET_KERNEL = ['--IPKernelApp.log_level=ERROR']   # no "running over TCP without encryption" warning per run: the grid's lines stay readable
+# The kernel's own log is silenced: it says "running over TCP without encryption" at every start, and, because jupyter_client
+# interrupts a kernel before shutting it down, sometimes "KeyboardInterrupt caught in kernel" at the end. A cell's error still
+# reaches papermill and the grid's status line; only the kernel process's chatter goes.
+QUIET_KERNEL = ['--IPKernelApp.log_level=CRITICAL']
 
 def visible_gpus() -> list[str]:
     "The GPUs this process may use, named as `CUDA_VISIBLE_DEVICES` names them (none on a CPU machine)."

@@ -11,9 +11,11 @@ def repo(tmp_path):
     for d in ('reproduce', 'paper'): shutil.copytree(ROOT/d, tmp_path/d)
     return tmp_path
 
-def test_smoke_reproduction_end_to_end(repo, monkeypatch):
+def test_smoke_reproduction_end_to_end(repo, monkeypatch, capfd):
     monkeypatch.delenv('OMP_NUM_THREADS', raising=False)
     assert reproduce('smoke', root=repo, jobs=2, log=print) == 0      # both runs at once, one thread each
+    printed = ''.join(capfd.readouterr())
+    assert 'ok ' in printed and 'IPKernelApp' not in printed           # the grid's lines, without the kernels' own log
     assert 'OMP_NUM_THREADS' not in os.environ                         # the grid's thread setting does not leak
     names = {s.name for s in grid('smoke')}
     statuses = json.loads((repo/'results'/'smoke'/'grid_status.json').read_text())
