@@ -182,14 +182,18 @@ def recompute_test_metrics(run_dir: str | Path) -> bool:
 # %% ../nbs/21_report.ipynb #cs02
 def _pooled(df: pd.DataFrame, profile: str, root: Path, model: str, a: tuple[str, str], b: tuple[str, str]) -> dict | None:
     "Run a minus run b pooled over every dataset and seed of `model` that has both; (method, variant) each."
-    x = df[(df['model'] == model) & (df['method'] == a[0]) & (df['variant'] == a[1])]
-    y = df[(df['model'] == model) & (df['method'] == b[0]) & (df['variant'] == b[1])]
-    m = x.merge(y, on=['dataset', 'seed'], suffixes=('_a', '_b'))
+    runs = lambda method, variant: df[(df['model'] == model) & (df['method'] == method) & (df['variant'] == variant)]
+    m = runs(*a).merge(runs(*b), on=['dataset', 'seed'], suffixes=('_a', '_b'))
     if m.empty: return None
     diff, lo, hi = pooled_difference(root, profile, [(r.run_a, r.run_b, r.seed) for r in m.itertuples()])
     return {'diff': diff, 'lo': lo, 'hi': hi, 'verdict': verdict(lo, hi), 'datasets': m['dataset'].nunique(), 'seeds': m['seed'].nunique()}
 
 def _said(p: dict) -> str: return f"{p['diff']:+.3f} [{p['lo']:+.3f}, {p['hi']:+.3f}]"
+
+def _extent(found: list[dict], up_to: str = '') -> str:
+    "How much a pooled verdict rests on: '(N datasets × M seeds)'."
+    n, k = max(r['datasets'] for r in found), max(r['seeds'] for r in found)
+    return f"({n} dataset{'s' if n > 1 else ''} × {up_to}{k} seed{'s' if k > 1 else ''})"
 
 def _overall(found: list[dict], wanted: int) -> str:
     "Refuted if any comparison is; confirmed if all `wanted` exist and are; inconclusive otherwise."
@@ -207,22 +211,19 @@ def claim_summary(df: pd.DataFrame, profile: str, root: Path) -> list[str]:
         s = [m for m in single if p[m]]
         if not s: continue
         v = _overall([p[m] for m in s], len(single))
-        n = max(p[m]['datasets'] for m in s), max(p[m]['seeds'] for m in s)
         d = [f"{_said(p[m])} against `{m}`" for m in deep if p[m]]
-        parts.append(f"**{v}** on `{model}` ({n[0]} dataset{'s' if n[0] > 1 else ''} × {n[1]} seed{'s' if n[1] > 1 else ''}): BaasPrompt minus "
+        parts.append(f"**{v}** on `{model}` {_extent([p[m] for m in s])}: BaasPrompt minus "
                      + ' and '.join(f"`{m}` is {_said(p[m])}" for m in s) + (f"; {', '.join(d)}" if d else ''))
     if parts: out.append('**Claim 1** (BaasPrompt ≥ ' + ' and '.join(f'`{m}`' for m in single) + ') is ' + '; it is '.join(parts) + '.')
-    default = method_config('baasprompt')
+    default, base = method_config('baasprompt'), ('baasprompt', '')
     for key, claim in (('suffix_ratio', '**Claim 2** (a 10 % suffix is best)'), ('prefix_init', '**Claim 3** (cluster initialisation is best)')):
         parts = []
         for model in sorted(df[df['variant'].str.startswith(f'{key}=')]['model'].unique()):
-            base = ('baasprompt', '')
             p = {v: _pooled(df, profile, root, model, base, ('baasprompt', f'{key}={v}')) for v in ABLATIONS[key] if v != getattr(default, key)}
             p = {v: r for v, r in p.items() if r}
             if not p: continue
             v = _overall(list(p.values()), len(ABLATIONS[key]) - 1)
-            n = max(r['datasets'] for r in p.values()), max(r['seeds'] for r in p.values())
-            parts.append(f"**{v}** on `{model}` ({n[0]} dataset{'s' if n[0] > 1 else ''} × up to {n[1]} seed{'s' if n[1] > 1 else ''}): the default "
+            parts.append(f"**{v}** on `{model}` {_extent(list(p.values()), 'up to ')}: the default "
                          f"({getattr(default, key)}) minus " + ', '.join(f"{v} is {_said(r)}" for v, r in p.items()))
         out.append(f"{claim} is " + '; it is '.join(parts) + '.' if parts else f"{claim}: no ablation runs yet.")
     return out

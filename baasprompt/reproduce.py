@@ -137,9 +137,8 @@ def set_aside_stale(spec: RunSpec, profile: str, root: Path) -> Path | None:
     return dest
 
 LAUNCHERS = ('kernel', 'accelerate')
-# The kernel's own log is silenced: it says "running over TCP without encryption" at every start, and, because jupyter_client
-# interrupts a kernel before shutting it down, sometimes "KeyboardInterrupt caught in kernel" at the end. A cell's error still
-# reaches papermill and the grid's status line; only the kernel process's chatter goes.
+# no kernel log ("running over TCP without encryption"; "KeyboardInterrupt caught" at jupyter_client's shutdown interrupt) among the
+# grid's lines; a cell's error still reaches papermill
 QUIET_KERNEL = ['--IPKernelApp.log_level=CRITICAL']
 
 def visible_gpus() -> list[str]:
