@@ -41,6 +41,9 @@ BACKBONES = {
     'tiny-bert': BackboneSpec('tiny-bert', 'encoder', 'tiny', 'bert', max_len=512, pooling='mean'),
     'tiny-gpt2': BackboneSpec('tiny-gpt2', 'decoder', 'tiny', 'gpt2', max_len=512),
     'tiny-llama': BackboneSpec('tiny-llama', 'decoder', 'tiny', 'llama', max_len=512),
+    # the paper's shapes with random weights: for speed and memory checks where the real weights cannot be downloaded
+    'random-bert-base': BackboneSpec('random-bert-base', 'encoder', 'tiny', 'bert-base', max_len=512, pooling='mean'),
+    'random-gpt2': BackboneSpec('random-gpt2', 'decoder', 'tiny', 'gpt2-base', max_len=1024),
 }
 
 _DECODER_TYPES = {'gpt2', 'llama', 'gpt_neo', 'gptj', 'mistral', 'qwen2', 'qwen3', 'phi', 'phi3', 'gemma', 'gemma2', 'opt', 'bloom', 'falcon', 'olmo', 'olmo2', 'smollm3'}
@@ -109,11 +112,14 @@ def _tiny(spec: BackboneSpec, lm_head: bool, seed: int = 0):
     from transformers import (AutoTokenizer, BertConfig, BertModel, GPT2Config, GPT2Model, GPT2LMHeadModel,
                               LlamaConfig, LlamaModel, LlamaForCausalLM)
     torch.manual_seed(seed)
-    if spec.path == 'bert':
+    if spec.path in ('bert', 'bert-base'):   # MiniLM's tokenizer is BERT-base-uncased's vocabulary
         tok = AutoTokenizer.from_pretrained(model_dir(BACKBONES['minilm']))
-        cfg = BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64)
-        return BertModel(cfg), tok
+        small = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64) if spec.path == 'bert' else {}
+        return BertModel(BertConfig(vocab_size=len(tok), **small)), tok
     tok = _tiny_bpe_tokenizer()
+    if spec.path == 'gpt2-base':   # GPT-2 small's shape, its 50,257-word LM head included; the tiny tokenizer's ids are a subset
+        cfg = GPT2Config(bos_token_id=tok.eos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+        return (GPT2LMHeadModel if lm_head else GPT2Model)(cfg), tok
     if spec.path == 'gpt2':
         cfg = GPT2Config(vocab_size=len(tok), n_embd=32, n_layer=2, n_head=4, n_positions=512,
                          bos_token_id=tok.eos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
