@@ -335,6 +335,11 @@ class MCQScorer(nn.Module):
         "The scorer's own parameters (a head or a temperature): trained at `head_lr`."
         return []
 
+    caches = False   # whether `prime` fills something that later scores depend on
+
+    def prime(self, batch: dict) -> None:
+        "Fill what the scorer caches from `batch`, exactly as scoring it would (a resumed run replays this): nothing by default."
+
     def embed(self, ids: torch.Tensor, slots: torch.Tensor | None = None) -> torch.Tensor:
         "Token embeddings `(N, T, H)` with the prompt vectors written into their slots."
         emb = self.model.get_input_embeddings()(ids)
@@ -425,6 +430,12 @@ class SimilarityScorer(MCQScorer):
     def supports(cls, spec): return sentence_pooling(spec) is not None
 
     def own_parameters(self): return [self.log_scale]
+
+    caches = True
+
+    @torch.no_grad()
+    def prime(self, batch: dict) -> None:
+        if self.frozen: self.option_vectors(batch)
 
     @property
     def frozen(self) -> bool:

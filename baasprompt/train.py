@@ -311,8 +311,22 @@ def _setup(run: _Run, resume: bool) -> _Run:
     run.model = accelerator.unwrap_model(run.scorer)
     if resume:
         restored = load_checkpoint(run.out, run.model, run.optimizer, run.scheduler, rank=accelerator.process_index)
-        if restored: run.loop = restored; run.say(f"resumed from epoch {run.loop['epoch']} (step {run.loop['global_step']})")
+        if restored:
+            run.loop = restored; run.say(f"resumed from epoch {run.loop['epoch']} (step {run.loop['global_step']})")
+            _replay_caches(run)
     return run
+
+def _replay_caches(run: _Run) -> None:
+    "After a resume: fill the scorer's caches in the order the uninterrupted run did (dev before training, then each finished epoch's training batches and dev), so their last bits, and so every score, match it too; the random state is left as the checkpoint set it."
+    if not run.model.caches: return
+    saved = rng_state()
+    with autocast(run.cfg.precision, run.accelerator.device):
+        for batch in run.loaders['dev']: run.model.prime(batch)
+        for epoch in range(1, run.loop['epoch'] + 1):
+            if hasattr(run.loaders['train'], 'set_epoch'): run.loaders['train'].set_epoch(epoch)
+            for batch in run.loaders['train']: run.model.prime(batch)
+            for batch in run.loaders['dev']: run.model.prime(batch)
+    set_rng_state({f'{k}.0': v for k, v in saved.items()})
 
 def _evaluate_dev(run: _Run) -> dict:
     dev, _ = evaluate(run.scorer, run.loaders['dev'], run.accelerator, run.splits['dev'], run.n_choices, n_boot=0, seed=run.cfg.seed,

@@ -1,11 +1,12 @@
 """Speed and memory benchmarks of baasprompt: training-step time per method against a floor, our loop against HF Trainer + PEFT,
-topic extractors, the chain stage cold and warm, inference throughput, and two backbones.
+topic extractors, the chain stage cold and warm, inference throughput, two backbones, the scorers, the input pipeline, and the
+GPU device check's dry run.
 
     .venv/bin/python benchmarks/bench.py [--quick] [--only SECTION ...] [--out DIR]
 
-Sections: steps, trainer, topics, chains, predict, backbones, scoring (default: all, in that order); then `summary.md` and
-`step_time.png` are written from whatever section JSONs exist. `--quick` is a smoke check (fewer steps, smaller sizes) and
-writes to benchmarks/results/quick/ so that it never overwrites the results of a full run.
+Sections: steps, trainer, topics, chains, predict, backbones, scoring, collate, gpu (default: all, in that order); then
+`summary.md` and `step_time.png` are written from whatever section JSONs exist. `--quick` is a smoke check (fewer steps,
+smaller sizes) and writes to benchmarks/results/quick/ so that it never overwrites the results of a full run.
 
 Every measurement runs in its own child process (this script re-invoked with `_child`), one at a time, with
 `torch.set_num_threads(1)` and OMP/MKL/OpenBLAS limited to one thread: the machine has 2 shared cores, and one thread
@@ -22,7 +23,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = ROOT/'benchmarks'/'results'
 TARGETS = {'baasprompt_vs_prompt_tuning': 1.25, 'prompt_tuning_vs_floor': 1.15, 'ours_vs_trainer': 0.95,
-           'deployed_ratio': 0.001, 'tfqdfvs_csqa_seconds': 60.0, 'warm_chain_calls': 0, 'similarity_vs_head': 0.4}
+           'deployed_ratio': 0.001, 'tfqdfvs_csqa_seconds': 60.0, 'warm_chain_calls': 0, 'similarity_vs_head': 0.4,
+           'pipeline_share_of_step': 0.05}
 
 # ---------------------------------------------------------------------------------------------------------------- settings
 def settings(quick: bool) -> dict:
@@ -36,7 +38,11 @@ def settings(quick: bool) -> dict:
                     chains=dict(n_rows=16, k=2, max_tokens=32, max_candidates=1),
                     predict=dict(n_sciq=32, n_dream=32),
                     backbones=dict(batch=1, total_len=64, prompt_len=8, warmup=1, timed=2, names=['minilm', 'smollm2-135m']),
-                    scoring=dict(batch=2, total_len=64, prompt_len=8, reps=2, decoder_batch=1, decoder_lengths={'sciq': 128, 'dream': 256}))
+                    scoring=dict(batch=2, total_len=64, prompt_len=8, reps=2, decoder_batch=1, decoder_lengths={'sciq': 128, 'dream': 256}),
+                    # step batch None: the paper profile's micro-batch; random-bert-base's CPU step at it takes minutes
+                    collate=dict(questions=64, reps=2, steps={'tiny-bert': dict(batch=None, warmup=1, timed=2),
+                                                              'random-bert-base': dict(batch=1, warmup=0, timed=1)}),
+                    gpu=dict(timeout_s=900))
     return dict(steps=dict(batch=8, total_len=128, prompt_len=20, warmup=2, timed=10, floor_every=2,
                            configs=['floor', 'prompt-tuning', 'p-tuning', 'prefix-tuning', 'p-tuning-v2', 'lora', 'full', 'head-only',
                                     'baasprompt', 'baasprompt-lstm', 'baasprompt-mlp', 'baasprompt-none', 'baasprompt-lora', 'zero-shot'],
@@ -46,7 +52,10 @@ def settings(quick: bool) -> dict:
                 chains=dict(n_rows=40, k=2, max_tokens=64, max_candidates=2),
                 predict=dict(n_sciq=200, n_dream=200),
                 backbones=dict(batch=2, total_len=128, prompt_len=20, warmup=2, timed=10, names=['minilm', 'smollm2-135m']),
-                scoring=dict(batch=8, total_len=128, prompt_len=20, reps=3, decoder_batch=2, decoder_lengths={'sciq': 384, 'dream': 512}))
+                scoring=dict(batch=8, total_len=128, prompt_len=20, reps=3, decoder_batch=2, decoder_lengths={'sciq': 384, 'dream': 512}),
+                collate=dict(questions=256, reps=3, steps={'tiny-bert': dict(batch=None, warmup=2, timed=5),
+                                                           'random-bert-base': dict(batch=None, warmup=1, timed=1)}),
+                gpu=dict(timeout_s=900))
 
 # ---------------------------------------------------------------------------------------------------------------- machine
 def child_env(**extra) -> dict:
@@ -185,6 +194,20 @@ def target_rows(out_dir: Path) -> list[tuple]:
         e = sc['encoder']
         rows.append(('prompt-tuning step: similarity / head (minilm, equal total length)', f"{e['ratio']:.3f}×", '< 0.4×', _verdict(e['ratio'] < 0.4),
                      f"{e['head']['step_median_s']:.3f} s vs {e['similarity']['step_median_s']:.3f} s for {e['head']['questions']} questions"))
+    co = _load(out_dir, 'collate')
+    if co:
+        limit = TARGETS['pipeline_share_of_step']
+        for backbone, step in co['steps'].items():
+            sh = step['share']
+            rows.append((f'input pipeline / prompt-tuning step, per question ({backbone}, paper shapes, 1 CPU thread)',
+                         f"{sh['collate'] * 100:.3f} %", f'< {limit * 100:.0f} %', _verdict(sh['collate'] < limit),
+                         f"collator only pads (tokenized once: {sh['tokenize_once'] * 100:.2f} % of the first epoch); tokenized in every "
+                         f"batch before: {sh['before'] * 100:.2f} %" + ('' if backbone == 'random-bert-base' else '; tiny stand-in, informative')))
+    gp = _load(out_dir, 'gpu')
+    if gp:
+        n_pass = sum(v == 'pass' for v in gp['status'].values())
+        rows.append(('GPU device check, dry run on this CPU: stages that pass', f"{n_pass} of {len(gp['status'])}", 'all',
+                     _verdict(n_pass == len(gp['status'])), f"{gp['wall_seconds']:.0f} s; benchmarks/gpu_check.sh run --dry"))
     return rows
 
 def write_summary(out_dir: Path) -> Path:
@@ -269,6 +292,23 @@ def write_summary(out_dir: Path) -> Path:
             lines.append(f"| {ds} | {r['max_len']} | {r['shared']['context_tokens']} / {r['shared']['option_tokens']} | "
                          f"{r['shared']['score_median_s']:.3f} / {r['per_option']['score_median_s']:.3f} | {r['score_ratio']:.3f}× | "
                          f"{r['shared']['step_median_s']:.3f} / {r['per_option']['step_median_s']:.3f} | {r['step_ratio']:.3f}× | {r['max_abs_score_difference']:.1e} |")
+    co = _load(out_dir, 'collate')
+    if co:
+        lines += ['', f"## Input pipeline at the paper's shapes ({co['micro_batch']} questions per micro-batch, 4 options, max_len {co['max_len']}, "
+                      f"{co['virtual_tokens']} virtual tokens, 700-word contexts; ms per question, 1 thread)", '',
+                  '| layout | before: tokenized in every batch | after: tokenized once per run | after: padded in every batch |', '|---|---|---|---|']
+        for scorer, p in co['pipeline'].items():
+            lines.append(f"| {scorer} | {p['before_s'] * 1e3:.2f} | {p['tokenize_once_s'] * 1e3:.2f} | {p['collate_s'] * 1e3:.3f} |")
+        lines += ['', '| prompt-tuning step on | questions | step per question (s) | share of a step: before | after | tokenizing once / first epoch |',
+                  '|---|---|---|---|---|---|']
+        for backbone, step in co['steps'].items():
+            sh = step['share']
+            lines.append(f"| {backbone} | {step['questions']} | {step['per_question_s']:.4f} | {sh['before'] * 100:.2f} % | "
+                         f"{sh['collate'] * 100:.3f} % | {sh['tokenize_once'] * 100:.2f} % |")
+    gp = _load(out_dir, 'gpu')
+    if gp:
+        lines += ['', f"## GPU device check, dry run ({gp['wall_seconds']:.0f} s on this CPU)", '',
+                  ', '.join(f'`{n}` {v}' for n, v in gp['status'].items()) + '. The device run: `bash benchmarks/gpu_check.sh run` (see gpu_check.py).']
     path = out_dir/'summary.md'
     write_text(path, '\n'.join(lines) + '\n')
     return path

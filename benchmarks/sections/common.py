@@ -18,6 +18,17 @@ def long_sciq_rows(n: int, min_tokens: int = 160, skip: int = 0) -> list[dict]:
     if len(out) < n + skip: raise RuntimeError(f'only {len(out)} long SciQ training questions, need {n + skip}')
     return out[skip:skip + n]
 
+# the long contexts of tests/test_paper_profile.py: 700 words run well past 512 tokens, so every option is cut to its text budget
+WORDS = 'the river carries water from the hills to the sea and the town beside it grows wheat barley and apples'.split()
+
+def long_context(i: int, n_words: int = 700) -> str:
+    return ' '.join(WORDS[(i + k) % len(WORDS)] for k in range(n_words))
+
+def paper_rows(n: int) -> list[dict]:
+    "`n` questions with 700-word contexts and 4 options each: the paper's shapes (every batch fills max_len)."
+    return [{'id': f'q{i}', 'context': long_context(i), 'question': f'What does the river carry, case {i}?',
+             'choices': ['water', 'sand', 'stones', 'fish'], 'label': i % 4} for i in range(n)]
+
 def _threads_one():
     import torch
     torch.set_num_threads(1)

@@ -9,7 +9,8 @@ def step_configs(prompt_len: int, total_len: int) -> dict:
     """name -> (method, overrides). Input-layer prompts get `prompt_len` slots inside `total_len`: PEFT's prompt tuning and
     P-tuning prepend `prompt_len` virtual tokens; BaasPrompt splits them into a prefix and a suffix of half each
     (`suffix_ratio = L_s / total_len`, so `round(suffix_ratio * max_len) = L_s` exactly). Deep prompts (prefix-tuning,
-    P-tuning v2) add `prompt_len` key/value vectors per layer and take the whole `total_len` as input text."""
+    P-tuning v2) add `prompt_len` key/value vectors per layer, which count against max_len as well (the prefix shifts the
+    text's positions): their text gets `total_len - prompt_len` tokens."""
     L_s = prompt_len // 2
     bp = dict(prefix_len=prompt_len - L_s, suffix_ratio=L_s / total_len)
     v = dict(num_virtual_tokens=prompt_len)
@@ -24,17 +25,27 @@ def child_steps(spec: dict) -> dict:
     """One method's training step on one fixed batch: forward + loss + finiteness check, backward, gradient clipping,
     AdamW step + linear schedule + zero_grad — what `baasprompt.train.train` does per optimiser step, without accelerate's
     thin single-process wrappers. Then (optionally) the floor measured in the same process, interleaved, for a ratio that
-    load changes on the shared machine cannot skew."""
+    load changes on the shared machine cannot skew.
+
+    Optional keys (`benchmarks/gpu_check.py` sets them): `device` (default cpu; on CUDA every timed phase ends with
+    `torch.cuda.synchronize()` and the peak is `torch.cuda.max_memory_allocated` after the warm-up), `precision` (default
+    fp32; forward and backward run under `scoring.autocast`, as in train()) and `settings_profile` (whose method settings,
+    the optimiser included, `resolve_config` applies; default demo)."""
     t0, load0 = time.time(), os.getloadavg()
     torch = _threads_one()
     from baasprompt.backbones import load_backbone, count_params
-    from baasprompt.scoring import MCQEncoder, mcq_loss
-    from baasprompt.methods import build_method, METHODS
+    from baasprompt.scoring import MCQEncoder, mcq_loss, autocast
+    from baasprompt.methods import build_method
     from baasprompt.train import resolve_config, make_optimizer
     from transformers import get_linear_schedule_with_warmup
     name, method, over, T = spec['name'], spec['method'], spec['overrides'], spec['total_len']
     rows = spec['rows']
     out = {'name': name, 'method': method, 'overrides': over, 'backbone': spec['backbone'], 'batch_questions': len(rows)}
+    device, precision = torch.device(spec.get('device', 'cpu')), spec.get('precision', 'fp32')
+    cuda = device.type == 'cuda'
+    sync = torch.cuda.synchronize if cuda else (lambda: None)   # CUDA runs asynchronously: a phase ends when its kernels do
+    on_device = lambda batch: {k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()}
+    if cuda: torch.cuda.reset_peak_memory_stats(device)
     if method == 'zero-shot':
         return {**out, 'skipped': f"zero-shot has no training step (it only scores options with a decoder's LM head), and "
                                   f"{spec['backbone']!r} is an encoder", **_child_meta(t0, load0)}
@@ -46,36 +57,37 @@ def child_steps(spec: dict) -> dict:
     def floor_fn(model):
         "Frozen backbone forward + backward to the input embeddings; loss on the pooled output; nothing trainable."
         enc = MCQEncoder(bb.tokenizer, bb.kind, max_len=T, n_choices=4)
-        batch = enc(rows)
+        batch = on_device(enc(rows))
         B, C, L = batch['input_ids'].shape
         ids, mask = batch['input_ids'].flatten(0, 1), batch['attention_mask'].flatten(0, 1)
         pool, labels = batch['pool_index'].flatten(), batch['labels']
         emb_layer = model.get_input_embeddings()
         def step():
-            t = time.perf_counter()
+            sync(); t = time.perf_counter()
             emb = emb_layer(ids).detach().requires_grad_(True)
-            hidden = model(inputs_embeds=emb, attention_mask=mask).last_hidden_state
-            loss = mcq_loss(hidden[torch.arange(B * C), pool].mean(-1).view(B, C), labels)
-            t1 = time.perf_counter()
-            loss.backward()
-            t2 = time.perf_counter()
+            with autocast(precision, device):   # backward too, as in train() (TF32 is a global switch, not a dtype)
+                hidden = model(inputs_embeds=emb, attention_mask=mask).last_hidden_state
+                loss = mcq_loss(hidden[torch.arange(B * C, device=device), pool].mean(-1).view(B, C), labels)
+                sync(); t1 = time.perf_counter()
+                loss.backward()
+                sync(); t2 = time.perf_counter()
             return {'step': t2 - t, 'forward': t1 - t, 'backward': t2 - t1, 'clip': 0.0, 'optimizer': 0.0}
         return step, L
 
     if method == 'floor':
-        bb.model.train()   # dropout on, as in every method's training step (scorer.train() sets the backbone's mode too)
+        bb.model.to(device).train()   # dropout on, as in every method's training step (scorer.train() sets the backbone's mode too)
         step, L = floor_fn(bb.model)
         trainable, deployed, total, info = 0, 0, L, {}
     else:
-        _, mcfg = resolve_config(method, spec['backbone'], 'sciq', 'demo', 0, over)
+        _, mcfg = resolve_config(method, spec['backbone'], 'sciq', spec.get('settings_profile', 'demo'), 0, over)
         for k, v in over.items(): setattr(mcfg, k, v)   # resolve_config's string casting turns reparam='none' into None
         built = build_method(mcfg, bb, dropout=0.1, train_data=None, seed=0, max_len=T, scorer='head')
-        scorer = built.scorer
+        scorer = built.scorer.to(device)
         enc = MCQEncoder(bb.tokenizer, bb.kind, max_len=T, n_choices=4, **built.encoder_kwargs)
-        batch = enc(rows)
+        batch = on_device(enc(rows))
         L = batch['input_ids'].shape[-1]
-        # input-layer virtual tokens are extra positions to compute; a key/value prefix is not (it only counts against max_len)
-        total = L + (built.encoder_kwargs.get('virtual_tokens', 0) if METHODS[method].prompt_layers == 'input' else 0)
+        # PEFT's virtual tokens count against max_len, input-layer positions and key/value prefixes alike (methods.py)
+        total = L + built.encoder_kwargs.get('virtual_tokens', 0)
         trainable, deployed = count_params(scorer, trainable=True), built.deployed_params
         info = {k: v for k, v in built.info.items() if k in ('encoder_params', 'prompt_params', 'reparam')}
         opt, _ = make_optimizer(scorer, mcfg, built.encoder_params)
@@ -83,27 +95,31 @@ def child_steps(spec: dict) -> dict:
         scorer.train()
         labels = batch['labels']
         def step():
-            t = time.perf_counter()
-            loss = mcq_loss(scorer(batch), labels)
-            if not bool(torch.isfinite(loss.detach())): raise RuntimeError(f'{name}: loss is {loss.item()}')
-            t1 = time.perf_counter()
-            loss.backward()
-            t2 = time.perf_counter()
+            sync(); t = time.perf_counter()
+            with autocast(precision, device):   # backward too, as in train() (TF32 is a global switch, not a dtype)
+                loss = mcq_loss(scorer(batch), labels)
+                if not bool(torch.isfinite(loss.detach())): raise RuntimeError(f'{name}: loss is {loss.item()}')
+                t1 = time.perf_counter()
+                loss.backward()
+                sync(); t2 = time.perf_counter()
             torch.nn.utils.clip_grad_norm_([p for p in scorer.parameters() if p.requires_grad], 1.0)
-            t3 = time.perf_counter()
+            sync(); t3 = time.perf_counter()
             opt.step(); sched.step(); opt.zero_grad()
-            t4 = time.perf_counter()
+            sync(); t4 = time.perf_counter()
             return {'step': t4 - t, 'forward': t1 - t, 'backward': t2 - t1, 'clip': t3 - t2, 'optimizer': t4 - t3}
     if total != T: raise RuntimeError(f'{name}: total sequence length {total} != {T}: the batch was not filled to the budget')
     rss_loaded = rss_peak_mb()
     for _ in range(spec['warmup']): step()
     rss_peak = rss_peak_mb()                       # the method's own peak: before anything else runs in this process
+    if cuda or precision != 'fp32':                # (the CPU fp32 record keeps its keys)
+        out.update(device=str(device), precision=precision)
+        if cuda: out['cuda_peak_memory_mb'] = round(torch.cuda.max_memory_allocated(device) / 2**20, 1)
     times = []
     floor_times = []
     floor_step = None
     if spec.get('paired_floor') and method != 'floor':
         bb2 = load_backbone(spec['backbone'])      # a separate, untouched copy (LoRA/full modify `bb.model` in place)
-        bb2.model.train()
+        bb2.model.to(device).train()
         floor_step, _ = floor_fn(bb2.model)
         floor_step()                               # warm-up
     for i in range(spec['timed']):
@@ -167,8 +183,8 @@ def section_steps(S: dict, out_dir: Path, logs: Path) -> dict:
     how = (f"{len(rows)} SciQ training questions × 4 choices, each with ≥ 160 MiniLM tokens of context + question, so every option "
            f"is truncated to its text budget and every batch is exactly (B·C, {T}) after the prompt is in: input-layer prompts "
            f"take {P} of the {T} positions (prompt tuning and P-tuning: {P} PEFT virtual tokens + {T - P} text tokens; BaasPrompt: "
-           f"prefix {P - P // 2} + suffix {P // 2} slots + {T - P} text tokens), everything else (floor, deep prompts, LoRA, full, "
-           f"head-only) has {T} text tokens; deep prompts add {P} key/value vectors per layer on top.")
+           f"prefix {P - P // 2} + suffix {P // 2} slots + {T - P} text tokens), deep prompts (prefix tuning, P-tuning v2) "
+           f"{P} key/value vectors per layer + {T - P} text tokens, everything else (floor, LoRA, full, head-only) {T} text tokens.")
     return {'settings': {**st, 'backbone': 'minilm', 'equal_length': how, 'row_ids': [r['id'] for r in rows],
                          'step': 'forward + mcq_loss + finiteness check, backward, clip_grad_norm_(1.0), AdamW step + linear schedule + zero_grad (as train())',
                          'floor': 'frozen backbone in train mode (dropout on, like the methods), inputs_embeds.requires_grad_(True), '
