@@ -103,7 +103,7 @@ def _tiny_bpe_tokenizer():
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=600, special_tokens=['<|endoftext|>', '<pad>'],
+    trainer = trainers.BpeTrainer(vocab_size=600, special_tokens=['<|endoftext|>', '<pad>'], show_progress=False,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
     tok.train_from_iterator([_TINY_CORPUS], trainer)
     return PreTrainedTokenizerFast(tokenizer_object=tok, eos_token='<|endoftext|>', pad_token='<pad>', model_max_length=512)
@@ -176,7 +176,7 @@ def load_sbert(path: str | os.PathLike | None = None):
     "Sentence-BERT on CPU from `path` (default: the offline all-MiniLM-L6-v2 of `minilm`), without network; one instance per folder."
     os.environ.setdefault('HF_HUB_OFFLINE', '1')
     from sentence_transformers import SentenceTransformer
-    return SentenceTransformer(str(path or model_dir(BACKBONES['minilm'])), device='cpu')
+    return SentenceTransformer(str(path or model_dir(BACKBONES['minilm'])), device='cpu', model_kwargs={'dtype': torch.float32})   # not the checkpoint's dtype
 
 def sbert_encode(sbert, texts, batch_size: int = 256, normalize: bool = False) -> np.ndarray:
     "Sentence-BERT embeddings `(N, D)` float32 of `texts` (L2-normalised if `normalize`)."
