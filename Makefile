@@ -1,6 +1,7 @@
 SHELL := /bin/bash
 # Two commands for a fresh clone (see README): `make reproduce` and `make test`.
-# Both create .venv and install everything (pinned in requirements*.txt) when it is missing or stale.
+# Both create .venv and install everything when it is missing or stale: requirements*.txt say what, requirements-lock.txt
+# (constraints) fixes every version to the environment that produced the committed results.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 export BAASPROMPT_DATA_DIR ?= $(abspath ../shared/data)
@@ -16,10 +17,10 @@ export PYTHONWARNINGS := ignore::FutureWarning
 .PHONY: install reproduce test test-slow export clean-nbs readme bench
 install: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt requirements-offline.txt setup.py settings.ini
+$(VENV)/.installed: requirements.txt requirements-offline.txt requirements-lock.txt setup.py settings.ini
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt 2>&1 | { grep -v 'is ignored: it is neither' || true; }; test $${PIPESTATUS[0]} -eq 0
-	$(PY) -m pip install -q --disable-pip-version-check --no-deps -r requirements-offline.txt 2>&1 | { grep -v 'is ignored: it is neither' || true; }; test $${PIPESTATUS[0]} -eq 0
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt -c requirements-lock.txt 2>&1 | { grep -v 'is ignored: it is neither' || true; }; test $${PIPESTATUS[0]} -eq 0
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps -r requirements-offline.txt -c requirements-lock.txt 2>&1 | { grep -v 'is ignored: it is neither' || true; }; test $${PIPESTATUS[0]} -eq 0
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e . 2>&1 | { grep -v 'is ignored: it is neither' || true; }; test $${PIPESTATUS[0]} -eq 0
 	touch $@
 
