@@ -84,13 +84,14 @@ def read_questions(path: str | Path) -> list[dict]:
 @torch.no_grad()
 def predict_rows(run: LoadedRun, rows: list[dict], batch_size: int = 16) -> list[dict]:
     "One prediction per question, in input order: id, scores of every option, predicted index (and label if given)."
+    from accelerate.utils import send_to_device
     n = max(len(r['choices']) for r in rows)
     if n > run.encoder.n_choices: run.encoder.n_choices = n
     out = []
     for i in range(0, len(rows), batch_size):
         chunk = rows[i:i + batch_size]
         batch = run.encoder([{**r, 'label': r['label'] if r['label'] is not None else -100} for r in chunk])
-        batch = {k: v.to(run.device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+        batch = send_to_device(batch, run.device)   # tensors only: the host-side option keys stay where they are
         with autocast(run.cfg.precision, run.device): scores = run.built.scorer(batch).float().cpu()   # in the run's own precision
         for r, s in zip(chunk, scores):
             s = s[:len(r['choices'])]

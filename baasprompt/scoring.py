@@ -458,7 +458,7 @@ class SimilarityScorer(MCQScorer):
         B, C, T = ids.shape
         flat_ids, flat_mask = ids.flatten(0, 1), mask.flatten(0, 1)
         if not self.frozen: return self._encode_options(flat_ids, flat_mask).view(B, C, -1)
-        keys = batch.get('option_keys') or [np.asarray(r[m.bool()].tolist(), dtype=np.int64).tobytes() for r, m in zip(flat_ids, flat_mask)]
+        keys = batch['option_keys']
         # the collator's host-side keys: nothing is read back from the device. The new options are encoded in chunks, shortest
         # first, in the order of a set of int tuples (which fixes how they are padded, hence their last bits, on every machine)
         todo = sorted({tuple(np.frombuffer(k, dtype=np.int64).tolist()) for k in keys if k not in self._options}, key=len)

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field, fields, asdict
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 import torch
 from torch.utils.data import DataLoader
 from .core import (BaasPromptError, ConfigError, unknown_name, run_command, atomic_write, atomic_write_json, atomic_path,
@@ -343,7 +342,6 @@ def _optimizer_step(run: _Run, params: list, pending: torch.Tensor, epoch: int) 
     "Reduce the accumulated losses (one collective, one read back to the host), stop on a non-finite one, then clip and step."
     loss_sum, n, bad = reduce_sum(run.accelerator, pending).tolist()
     pending.zero_()
-    run.loop['loss_reductions'] = run.loop.get('loss_reductions', 0) + 1   # in results.json: one per optimiser step, never per micro-batch
     if bad:
         raise TrainingDiverged(f"the loss became NaN or infinite in {int(bad)} micro-batch(es) before optimiser step {run.loop['global_step'] + 1} "
                                f"of epoch {epoch}: the run stopped; the last good checkpoint in {run.out/'ckpt'} is kept (lower lr, currently {run.mcfg.lr})")
@@ -416,7 +414,7 @@ def _finish(run: _Run) -> dict:
                'test': test, 'trainable_params': trainable, 'backbone_params': backbone_params,
                'trainable_ratio': trainable / backbone_params, 'deployed_params': built.deployed_params,
                'deployed_ratio': built.deployed_params / backbone_params, 'train_seconds': round(loop['train_seconds'], 2), 'dev_eval_seconds': round(loop.get('eval_seconds', 0.0), 2),
-               'optimizer_steps': loop['global_step'], 'loss_reductions': loop.get('loss_reductions', 0), 'optimizer': mcfg.optimizer,
+               'optimizer_steps': loop['global_step'], 'optimizer': mcfg.optimizer,
                'learning_rates': {'method': mcfg.lr, 'encoder': mcfg.encoder_lr if built.encoder_params else None, 'head': run.head_lr},
                'length': run.length,
                'num_processes': run.accelerator.num_processes, 'threads': torch.get_num_threads(), 'cuda_visible_devices': os.environ.get('CUDA_VISIBLE_DEVICES'),
