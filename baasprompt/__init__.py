@@ -7,4 +7,4 @@ __version__ = "0.1.0"
 __all__ = []
 
 # %% ../nbs/31_package.ipynb #c003
-import baasprompt.methods, baasprompt.baasprompt   # noqa: F401 (each method registers itself on import)
+import baasprompt.methods, baasprompt.proposed   # noqa: F401 (each method registers itself on import)

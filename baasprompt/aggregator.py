@@ -8,7 +8,7 @@ __all__ = ['EXAMPLE_RATIONALES', 'PROBE', 'whole_words', 'ProjectionMap', 'resca
            'train_aggregator', 'build_global_chain']
 
 # %% ../nbs/12_aggregator.ipynb #c004
-import hashlib, math, re
+import hashlib, math, pickle, re, weakref
 from dataclasses import dataclass, asdict
 from typing import Sequence
 
@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from .core import ConfigError, cache_dir, stable_hash, atomic_path
+from .core import ConfigError, cache_dir, stable_hash, atomic_path, patch
 from .backbones import sbert_encode
 
 # %% ../nbs/12_aggregator.ipynb #c006
@@ -159,7 +159,7 @@ def load_projection(sbert, tokenizer, embeddings: torch.Tensor, n_words: int = 5
     path = cache_dir('projection') / f'{key}.pt'
     if cache and path.exists():
         try: return ProjectionMap(**torch.load(path, weights_only=True))
-        except Exception: pass  # unreadable entry: refit and overwrite
+        except (OSError, RuntimeError, EOFError, pickle.UnpicklingError, TypeError): pass  # unreadable or outdated entry: refit and overwrite
     pm = fit_projection(sbert, tokenizer, embeddings, n_words=n_words, seed=seed)
     if cache:
         with atomic_path(path) as tmp: torch.save(asdict(pm), tmp)
@@ -171,12 +171,13 @@ def project_to_backbone(step_emb: torch.Tensor, sbert, tokenizer, embeddings: to
     return load_projection(sbert, tokenizer, embeddings, n_words, seed, cache)(torch.as_tensor(step_emb), rescale=rescale)
 
 # %% ../nbs/12_aggregator.ipynb #c019
-_WORD_CACHE = {}
+_WORD_CACHE: 'weakref.WeakKeyDictionary' = weakref.WeakKeyDictionary()   # tokenizer → {(its size, n_words): whole words}
 def nearest_words(vectors: torch.Tensor, embeddings: torch.Tensor, tokenizer, k: int = 3, n_words: int | None = None) -> list[list[str]]:
     "The `k` whole-word tokens whose embedding rows `(V, H)` are most cosine-similar to each of `vectors` `(m, H)`."
-    key = (id(tokenizer), len(tokenizer), n_words)
-    if key not in _WORD_CACHE: _WORD_CACHE[key] = whole_words(tokenizer, n_words)
-    ids, words = _WORD_CACHE[key]
+    seen = _WORD_CACHE.setdefault(tokenizer, {})
+    key = (len(tokenizer), n_words)
+    if key not in seen: seen[key] = whole_words(tokenizer, n_words)
+    ids, words = seen[key]
     top = _cosine_topk(vectors.detach().float().reshape(-1, vectors.shape[-1]), embeddings.detach().float()[torch.tensor(ids)], k)
     return [[words[j] for j in row] for row in top.tolist()]
 
@@ -189,6 +190,7 @@ def sinusoidal_positions(n: int, H: int) -> torch.Tensor:
     pe[:, 0::2], pe[:, 1::2] = torch.sin(pos * freq), torch.cos(pos * freq[:H // 2])
     return pe
 
+# %% ../nbs/12_aggregator.ipynb #h12e2
 class ChainAggregator(nn.Module):
     "Hierarchical chain attention: K local chains `(K, n, H)` → one global chain `(n, H)`."
     def __init__(self, H: int, heads: int = 4, ff: int | None = None, dropout: float = 0.1, layers: int = 2, rescale: bool = True):
@@ -212,44 +214,50 @@ class ChainAggregator(nn.Module):
     def _check(self, chains: torch.Tensor):
         if chains.dim() != 3 or chains.shape[-1] != self.H: raise ConfigError(f'expected chains (K, n, {self.H}), got {tuple(chains.shape)}')
 
-    def inside_chain(self, z: torch.Tensor) -> torch.Tensor:
-        "Inside-chain self-attention on standardised chains: `(K, n, H)` → `CHS` `(K, n, H)`."
-        h = z + self.pos_scale * sinusoidal_positions(z.shape[1], self.H).to(z)
-        for block in self.inside: h = block(h)
-        return h
+# %% ../nbs/12_aggregator.ipynb #h12e3
+@patch
+def inside_chain(self: ChainAggregator, z: torch.Tensor) -> torch.Tensor:
+    "Inside-chain self-attention on standardised chains: `(K, n, H)` → `CHS` `(K, n, H)`."
+    h = z + self.pos_scale * sinusoidal_positions(z.shape[1], self.H).to(z)
+    for block in self.inside: h = block(h)
+    return h
 
-    def attention(self, chains: torch.Tensor) -> torch.Tensor:
-        "Inter-chain weights `(K, n, n)`: row j of chain k is how step j of chain 0 attends to chain k's steps (head average)."
-        self._check(chains)
-        mu, sigma = self.stats(chains)
-        chs = self.inside_chain((chains - mu) / sigma)                                  # (K, n, H)
-        K, n, H = chs.shape
-        chs = chs + self.pos_scale * sinusoidal_positions(n, H).to(chs)                  # positions again, for alignment
-        d = H // self.heads
-        q = self.q_proj(chs[0]).view(n, self.heads, d).transpose(0, 1)                  # (heads, n, d) from CHS_0
-        k = self.k_proj(chs).view(K, n, self.heads, d).permute(0, 2, 1, 3)              # (K, heads, n, d)
-        w = torch.softmax(q[None] @ k.transpose(-1, -2) / math.sqrt(d), dim=-1)         # (K, heads, n, n)
-        return self.attn_drop(w).mean(1)                                                # head average → (K, n, n)
+@patch
+def attention(self: ChainAggregator, chains: torch.Tensor) -> torch.Tensor:
+    "Inter-chain weights `(K, n, n)`: row j of chain k is how step j of chain 0 attends to chain k's steps (head average)."
+    self._check(chains)
+    mu, sigma = self.stats(chains)
+    chs = self.inside_chain((chains - mu) / sigma)                                  # (K, n, H)
+    K, n, H = chs.shape
+    chs = chs + self.pos_scale * sinusoidal_positions(n, H).to(chs)                  # positions again, for alignment
+    d = H // self.heads
+    q = self.q_proj(chs[0]).view(n, self.heads, d).transpose(0, 1)                  # (heads, n, d) from CHS_0
+    k = self.k_proj(chs).view(K, n, self.heads, d).permute(0, 2, 1, 3)              # (K, heads, n, d)
+    w = torch.softmax(q[None] @ k.transpose(-1, -2) / math.sqrt(d), dim=-1)         # (K, heads, n, n)
+    return self.attn_drop(w).mean(1)                                                # head average → (K, n, n)
 
-    def forward(self, chains: torch.Tensor) -> torch.Tensor:
-        "Global chain `(n, H)` of `chains` `(K, n, H)`; chain 0 is the query."
-        m_chg = self.attention(chains) @ chains                                         # (K, n, H): per-chain softmax
-        cha = m_chg.mean(0)                                                             # mean over the K chains → (n, H)
-        if not self.rescale: return cha
-        mu, _ = self.stats(chains)
-        spread = lambda x: (x - mu).norm(dim=-1).mean()
-        return mu + (cha - mu) * (spread(chains) / spread(cha).clamp(min=1e-8))
+@patch
+def forward(self: ChainAggregator, chains: torch.Tensor) -> torch.Tensor:
+    "Global chain `(n, H)` of `chains` `(K, n, H)`; chain 0 is the query."
+    m_chg = self.attention(chains) @ chains                                         # (K, n, H): per-chain softmax
+    cha = m_chg.mean(0)                                                             # mean over the K chains → (n, H)
+    if not self.rescale: return cha
+    mu, _ = self.stats(chains)
+    spread = lambda x: (x - mu).norm(dim=-1).mean()
+    return mu + (cha - mu) * (spread(chains) / spread(cha).clamp(min=1e-8))
 
-    def masked_step_loss(self, chains: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor:
-        "Mean `1 - cos` of reconstructing step `hidden[k]` of each chain k of `chains` `(K, n, H)` from its other steps."
-        self._check(chains)
-        mu, sigma = self.stats(chains)
-        z = (chains - mu) / sigma
-        rows = torch.arange(len(z))
-        target = z[rows, hidden]                                                        # (K, H)
-        z = z.clone(); z[rows, hidden] = self.mask_step
-        pred = self.recon(self.inside_chain(z)[rows, hidden])                           # (K, H)
-        return (1 - F.cosine_similarity(pred, target, dim=-1)).mean()
+# %% ../nbs/12_aggregator.ipynb #h12e4
+@patch
+def masked_step_loss(self: ChainAggregator, chains: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor:
+    "Mean `1 - cos` of reconstructing step `hidden[k]` of each chain k of `chains` `(K, n, H)` from its other steps."
+    self._check(chains)
+    mu, sigma = self.stats(chains)
+    z = (chains - mu) / sigma
+    rows = torch.arange(len(z))
+    target = z[rows, hidden]                                                        # (K, H)
+    z = z.clone(); z[rows, hidden] = self.mask_step
+    pred = self.recon(self.inside_chain(z)[rows, hidden])                           # (K, H)
+    return (1 - F.cosine_similarity(pred, target, dim=-1)).mean()
 
 # %% ../nbs/12_aggregator.ipynb #c025
 def aggregator_losses(agg: ChainAggregator, chains: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:

@@ -6,15 +6,15 @@
 __all__ = ['ENVIRONMENT', 'build_parser', 'main']
 
 # %% ../nbs/30_cli.ipynb #c004
-import argparse, json, os, sys
+import argparse, sys
 from pathlib import Path
-from .core import BaasPromptError, ConfigError, atomic_write, run_command
+from .core import ConfigError, atomic_write, run_command
 from .data import dataset_summary, JSONL_FORMAT
 from .train import train_arguments, train_command, RUN_FILES
 from .predict import predict_file, export_run, inside_run, EXPORT_FILE
 from .reproduce import reproduce
 
-# %% ../nbs/30_cli.ipynb #c005
+# %% ../nbs/30_cli.ipynb #cl02
 ENVIRONMENT = """\
 environment:
   BAASPROMPT_DATA_DIR   folder of official dataset releases (RACE, DREAM, ...), tried before the packaged copies
@@ -38,6 +38,7 @@ def _predict(args) -> int:
     else: sys.stdout.write(text)
     return 0
 
+# %% ../nbs/30_cli.ipynb #cl05
 def _data(args) -> int:
     import pandas as pd
     with pd.option_context('display.width', 200, 'display.max_columns', 20, 'display.max_rows', 200):
@@ -53,6 +54,7 @@ def _reproduce(args) -> int:
     return 1 if reproduce(args.profile, args.only, args.dry_run, num_processes=args.num_processes, jobs=args.jobs,
                           launcher=args.launcher, devices=devices) else 0
 
+# %% ../nbs/30_cli.ipynb #cl08
 def _command(sub, name: str, help: str, func, epilog: str = ''):
     p = sub.add_parser(name, help=help, description=help, epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.set_defaults(func=func)
@@ -88,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument('--devices', default=None, help='comma-separated GPU ids to use (default: every visible GPU)')
     return p
 
+# %% ../nbs/30_cli.ipynb #cl09
 def main(argv: list[str] | None = None) -> int:
     "Run the CLI; a `BaasPromptError` or a file-system error becomes one line on stderr and exit status 2."
     args = build_parser().parse_args(argv)

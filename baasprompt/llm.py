@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from .core import (BaasPromptError, ConfigError, unknown_name, cache_dir, stable_hash,
-                             atomic_write_json, file_lock)
+                             atomic_write_json, file_lock, patch)
 from .backbones import BACKBONES, model_dir
 
 # %% ../nbs/10a_llm.ipynb #c018
@@ -67,63 +67,75 @@ class CachingWriter:
 
     def __repr__(self) -> str: return f"{type(self).__name__}(kind={self.kind!r}, model={self.model!r}, folder='{self.folder}')"
 
-    def key(self, messages: Messages | str, max_tokens: int = 256, temperature: float = 0.0) -> str:
-        "The cache key of a request: hash of backend kind, model, messages and generation parameters."
-        return stable_hash(self.kind, self.model, as_messages(messages), self._request_params(max_tokens, temperature))
+# %% ../nbs/10a_llm.ipynb #l020b
+@patch
+def key(self: CachingWriter, messages: Messages | str, max_tokens: int = 256, temperature: float = 0.0) -> str:
+    "The cache key of a request: hash of backend kind, model, messages and generation parameters."
+    return stable_hash(self.kind, self.model, as_messages(messages), self._request_params(max_tokens, temperature))
 
-    def _request_params(self, max_tokens, temperature) -> dict:
-        return {'max_tokens': int(max_tokens), 'temperature': float(temperature), **self.params}
+@patch
+def _request_params(self: CachingWriter, max_tokens, temperature) -> dict:
+    return {'max_tokens': int(max_tokens), 'temperature': float(temperature), **self.params}
 
-    def path(self, key: str) -> Path: return self.folder/key[:2]/f'{key}.json'
+@patch
+def path(self: CachingWriter, key: str) -> Path: return self.folder/key[:2]/f'{key}.json'
 
-    def _read(self, key: str) -> dict | None:
-        "The valid cache entry for `key`, or None; a corrupt entry is reported and deleted."
-        path = self.path(key)
-        if not path.exists(): return None
-        try:
-            entry = json.loads(path.read_text(encoding='utf-8'))
-            body = {k: v for k, v in entry.items() if k != 'checksum'}
-            problem = ('key mismatch' if entry.get('key') != key else
-                       'checksum mismatch' if entry.get('checksum') != stable_hash(body) else
-                       'no text' if not isinstance(entry.get('text'), str) else None)
-        except (ValueError, UnicodeDecodeError, AttributeError) as e: problem = f'unreadable JSON ({type(e).__name__}: {e})'
-        if problem is None: return entry
-        warnings.warn(f"corrupt LLM cache entry {path}: {problem}; deleting it, it will be rebuilt", CacheCorruptionWarning, stacklevel=3)
-        path.unlink(missing_ok=True)
-        return None
+# %% ../nbs/10a_llm.ipynb #l020c
+@patch
+def _read(self: CachingWriter, key: str) -> dict | None:
+    "The valid cache entry for `key`, or None; a corrupt entry is reported and deleted."
+    path = self.path(key)
+    if not path.exists(): return None
+    try:
+        entry = json.loads(path.read_text(encoding='utf-8'))
+        body = {k: v for k, v in entry.items() if k != 'checksum'}
+        problem = ('key mismatch' if entry.get('key') != key else
+                   'checksum mismatch' if entry.get('checksum') != stable_hash(body) else
+                   'no text' if not isinstance(entry.get('text'), str) else None)
+    except (ValueError, UnicodeDecodeError, AttributeError) as e: problem = f'unreadable JSON ({type(e).__name__}: {e})'
+    if problem is None: return entry
+    warnings.warn(f"corrupt LLM cache entry {path}: {problem}; deleting it, it will be rebuilt", CacheCorruptionWarning, stacklevel=3)
+    path.unlink(missing_ok=True)
+    return None
 
-    def _write(self, key: str, messages: Messages, params: dict, c: Completion) -> None:
-        body = {'key': key, 'kind': self.kind, 'model': self.model, 'messages': messages, 'params': params,
-                'text': c.text, 'prompt_tokens': int(c.prompt_tokens), 'completion_tokens': int(c.completion_tokens)}
-        atomic_write_json(self.path(key), {**body, 'checksum': stable_hash(body)})
+@patch
+def _write(self: CachingWriter, key: str, messages: Messages, params: dict, c: Completion) -> None:
+    body = {'key': key, 'kind': self.kind, 'model': self.model, 'messages': messages, 'params': params,
+            'text': c.text, 'prompt_tokens': int(c.prompt_tokens), 'completion_tokens': int(c.completion_tokens)}
+    atomic_write_json(self.path(key), {**body, 'checksum': stable_hash(body)})
 
-    def complete(self, messages: Messages | str, max_tokens: int = 256, temperature: float = 0.0) -> str:
-        "The completion of `messages`: from the cache if present and valid, else from the backend (then cached)."
-        messages = as_messages(messages)
-        params = self._request_params(max_tokens, temperature)
-        key = stable_hash(self.kind, self.model, messages, params)
-        if (entry := self._read(key)) is not None:
+# %% ../nbs/10a_llm.ipynb #l020d
+@patch
+def complete(self: CachingWriter, messages: Messages | str, max_tokens: int = 256, temperature: float = 0.0) -> str:
+    "The completion of `messages`: from the cache if present and valid, else from the backend (then cached)."
+    messages = as_messages(messages)
+    params = self._request_params(max_tokens, temperature)
+    key = stable_hash(self.kind, self.model, messages, params)
+    if (entry := self._read(key)) is not None:
+        self.stats['cache_hits'] += 1
+        return entry['text']
+    self.path(key).parent.mkdir(parents=True, exist_ok=True)
+    with file_lock(self.path(key)):
+        if (entry := self._read(key)) is not None:  # another process wrote it while we waited
             self.stats['cache_hits'] += 1
             return entry['text']
-        self.path(key).parent.mkdir(parents=True, exist_ok=True)
-        with file_lock(self.path(key)):
-            if (entry := self._read(key)) is not None:  # another process wrote it while we waited
-                self.stats['cache_hits'] += 1
-                return entry['text']
-            c = self._generate(messages, int(max_tokens), float(temperature))
-            self.stats['calls'] += 1
-            self.stats['prompt_tokens'] += int(c.prompt_tokens)
-            self.stats['completion_tokens'] += int(c.completion_tokens)
-            self._write(key, messages, params, c)
-        return c.text
+        c = self._generate(messages, int(max_tokens), float(temperature))
+        self.stats['calls'] += 1
+        self.stats['prompt_tokens'] += int(c.prompt_tokens)
+        self.stats['completion_tokens'] += int(c.completion_tokens)
+        self._write(key, messages, params, c)
+    return c.text
 
-    def _generate(self, messages: Messages, max_tokens: int, temperature: float) -> Completion:
-        raise NotImplementedError
+@patch
+def _generate(self: CachingWriter, messages: Messages, max_tokens: int, temperature: float) -> Completion:
+    raise NotImplementedError
 
-    def replay(self) -> 'ReplayWriter':
-        "A replay-only writer over this writer's cache entries (same kind, model and parameters)."
-        return ReplayWriter(self.kind, self.model, self.folder, **self.params)
+@patch
+def replay(self: CachingWriter) -> 'ReplayWriter':
+    "A replay-only writer over this writer's cache entries (same kind, model and parameters)."
+    return ReplayWriter(self.kind, self.model, self.folder, **self.params)
 
+# %% ../nbs/10a_llm.ipynb #l020e
 class ReplayWriter(CachingWriter):
     "Replays cached completions of another backend; a cache miss raises `CacheMissError` instead of calling anything."
     kind = 'cache'
@@ -229,7 +241,7 @@ class LocalWriter(CachingWriter):
         enc = tok.apply_chat_template(messages, add_generation_prompt=True, return_dict=True, return_tensors='pt')
         n = enc['input_ids'].shape[1]
         kw = dict(max_new_tokens=max_tokens, repetition_penalty=self.params['repetition_penalty'],
-                  stopping_criteria=StoppingCriteriaList([_StopAtAnswer(tok, n)]), pad_token_id=tok.pad_token_id or tok.eos_token_id)
+                  stopping_criteria=StoppingCriteriaList([_StopAtAnswer(tok, n)]), pad_token_id=tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id)
         threads = torch.get_num_threads()
         try:
             torch.set_num_threads(self.threads)

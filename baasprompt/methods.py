@@ -10,15 +10,15 @@ __all__ = ['METHODS', 'UNREACHED', 'MethodConfig', 'PromptTuningConfig', 'Prefix
            'build_full', 'build_head_only', 'build_zero_shot']
 
 # %% ../nbs/04_methods.ipynb #c004
-import dataclasses, math
-from dataclasses import dataclass, field, fields, asdict
-from typing import Any, Callable, Literal
+import math
+from dataclasses import dataclass, field, fields
+from typing import Callable, Literal
 
 import torch
 from torch import nn
-from .core import ConfigError, unknown_name, check_choices
+from .core import ConfigError, Registry, check_choices
 from .backbones import Backbone, count_params
-from .scoring import MCQEncoder, make_scorer
+from .scoring import make_scorer, scorer_class
 
 # %% ../nbs/04_methods.ipynb #c006
 @dataclass
@@ -26,7 +26,7 @@ class MethodConfig:
     "Fields every method has."
     method: str = ''
     lr: float = 0.3                   # the method's own parameters: prompt vectors, LoRA or backbone weights
-    encoder_lr: float = 1e-3          # a reparameterisation's weights (P-tuning's LSTM/MLP, prefix tuning's MLP, BaasPrompt's encoder)
+    reparam_lr: float = 1e-3          # a reparameterisation's weights (P-tuning's LSTM/MLP, prefix tuning's MLP, BaasPrompt's encoder)
     head_lr: float = 1e-3             # the scorer's own: the head, or the temperature
     optimizer: Literal['adamw', 'adam', 'adafactor'] = 'adamw'
     weight_decay: float = 0.0
@@ -66,6 +66,7 @@ class PTuningV2Config(MethodConfig):
     num_virtual_tokens: int = 100
     init_weights: Literal['zero', 'random'] = 'zero'   # as prefix tuning's
 
+# %% ../nbs/04_methods.ipynb #c006b
 @dataclass
 class LoraMethodConfig(MethodConfig):
     "LoRA on the backbone's attention projections (PEFT's per-architecture default targets)."
@@ -98,21 +99,39 @@ class ZeroShotConfig(MethodConfig):
 # %% ../nbs/04_methods.ipynb #r002
 @dataclass(frozen=True)
 class MethodSpec:
-    "A registered method: its config dataclass, its builder `build(cfg, ctx) -> BuiltMethod`, and where tables put it."
+    "A registered method: its config dataclass, its builder `build(cfg, ctx) -> BuiltMethod`, where tables put it, which scorers it fits, and its defaults per profile."
     name: str
     config: type
     build: Callable
     role: Literal['baseline', 'proposed', 'reference', 'zero-shot'] = 'reference'   # the paper's prompt baselines, BaasPrompt, ...
     prompt_layers: Literal['input', 'deep', ''] = ''   # where a prompt method's prompt sits: the input layer, or every layer
+    scorer_head: bool | None = None   # True: only with a scorer that adds a new head; False: only with one that does not; None: any
+    misfit: str = ''                  # why, when the run's scorer does not fit
+    defaults: dict = field(default_factory=dict)   # {default set: {option: value}}: 'cpu', or a profile's name (05_config)
 
-METHODS: dict[str, MethodSpec] = {}
+    @property
+    def origin(self) -> Callable: return self.build   # what makes two registrations the same definition (core.Registry)
 
-def register_method(name: str, config_cls: type, build: Callable, role: str = 'reference', prompt_layers: str = '') -> MethodSpec:
-    "Make method `name` available to `method_config`, `build_method`, the CLI, the grids and the tables."
+    def fits(self, scorer: str) -> bool:
+        "Whether the method means something under scorer `scorer`."
+        return self.scorer_head is None or scorer_class(scorer).new_head == self.scorer_head
+
+    def defaults_for(self, sets) -> dict:
+        "The method's defaults from the named sets, later ones winning."
+        return {k: v for s in sets for k, v in self.defaults.get(s, {}).items()}
+
+METHODS = Registry('method')
+
+def register_method(name: str, config_cls: type, build: Callable, role: str = 'reference', prompt_layers: str = '',
+                    scorer_head: bool | None = None, misfit: str = '', defaults: dict | None = None) -> MethodSpec:
+    "Make method `name` available to `method_config`, `build_method`, the CLI, the grids and the tables; a taken name is an error."
     if config_cls().method != name: raise ConfigError(f"{config_cls.__name__}.method is {config_cls().method!r}, not {name!r}")
-    METHODS[name] = spec = MethodSpec(name, config_cls, build, role, prompt_layers)
+    valid = {f.name for f in fields(config_cls)}
+    for s, values in (defaults or {}).items():
+        if set(values) - valid: raise ConfigError(f"{name}: defaults {s!r} name unknown option(s) {sorted(set(values) - valid)}")
+    spec = MethodSpec(name, config_cls, build, role, prompt_layers, scorer_head, misfit, dict(defaults or {}))
     check_choices(spec)
-    return spec
+    return METHODS.add(name, spec)
 
 def methods_with(role: str | None = None, prompt_layers: str | None = None) -> list[str]:
     "Registered method names with that role and prompt placement, in registration order."
@@ -127,8 +146,7 @@ def method_order(names) -> list[str]:
 
 def method_config(method: str, **overrides) -> MethodConfig:
     "The config of `method` with `overrides` applied; unknown methods or fields are errors listing the valid ones."
-    if method not in METHODS: raise unknown_name('method', method, METHODS)
-    cls = METHODS[method].config
+    cls = METHODS.lookup(method).config
     valid = {f.name for f in fields(cls)}
     bad = set(overrides) - valid
     if bad: raise ConfigError(f"unknown option(s) {sorted(bad)} for method {method!r}; valid: {', '.join(sorted(valid))}")
@@ -137,13 +155,13 @@ def method_config(method: str, **overrides) -> MethodConfig:
 # %% ../nbs/04_methods.ipynb #c009
 @dataclass
 class BuiltMethod:
-    "A trainable scorer and the encoder settings it needs."
+    "A trainable scorer and the collator settings it needs."
     scorer: nn.Module
     config: MethodConfig
-    encoder_kwargs: dict = field(default_factory=dict)
+    collator_options: dict = field(default_factory=dict)
     deployed_params: int = 0      # parameters to ship after folding reparameterisations
     info: dict = field(default_factory=dict)  # diagnostics saved with the results (e.g. BaasPrompt's topic words)
-    encoder_params: list = field(default_factory=list)   # a reparameterisation's weights: trained at `encoder_lr`
+    reparam_params: list = field(default_factory=list)   # a reparameterisation network's weights: trained at `reparam_lr`
 
 @dataclass
 class BuildContext:
@@ -157,24 +175,25 @@ class BuildContext:
     scorer_options: dict = field(default_factory=dict)
     dataset: str = ''                 # the run's dataset name (a `jsonl:` bank is a user's own data)
 
-    def built(self, cfg: MethodConfig, model: nn.Module, encoder_kwargs: dict | None = None, method_params: int = 0,
-              prompt: nn.Module | None = None, info: dict | None = None, encoder_params=()) -> BuiltMethod:
+    def built(self, cfg: MethodConfig, model: nn.Module, collator_options: dict | None = None, method_params: int = 0,
+              prompt: nn.Module | None = None, info: dict | None = None, reparam_params=()) -> BuiltMethod:
         "`model` (the backbone as the method changed it) scored by the run's scorer; deployed = the method's parameters + the scorer's own."
         s = make_scorer(self.scorer, model, self.backbone.spec, self.backbone.hidden_size, prompt=prompt, dropout=self.dropout,
                         **self.scorer_options)
         if not cfg.trains: s.requires_grad_(False)   # zero-shot: not even the temperature trains
         own = sum(p.numel() for p in s.own_parameters()) if cfg.trains else 0
-        return BuiltMethod(s, cfg, {'scorer': self.scorer, **(encoder_kwargs or {})}, method_params + own, info=info or {},
-                           encoder_params=list(encoder_params))
+        return BuiltMethod(s, cfg, {'scorer': self.scorer, **(collator_options or {})}, method_params + own, info=info or {},
+                           reparam_params=list(reparam_params))
 
 def build_method(cfg: MethodConfig, backbone: Backbone, dropout: float = 0.1, train_data=None, seed: int = 0, max_len: int = 512,
                  scorer: str = 'head', dataset: str = '', **scorer_options) -> BuiltMethod:
     "Wrap `backbone` for method `cfg.method`, scored by `scorer`: its trainable parameters are exactly the method's (and the scorer's own)."
-    if cfg.method not in METHODS: raise unknown_name('method', cfg.method, METHODS)
-    if scorer == 'likelihood' and backbone.model.get_output_embeddings() is None:
-        raise ConfigError(f"the likelihood scorer needs {backbone.spec.name!r} loaded with its language-model head (load_backbone(..., lm_head=True))")
+    spec = METHODS.lookup(cfg.method)
+    if not spec.fits(scorer): raise ConfigError(f"{cfg.method} does not fit the {scorer} scorer: {spec.misfit}")
+    if scorer_class(scorer).lm_head and backbone.model.get_output_embeddings() is None:
+        raise ConfigError(f"the {scorer} scorer needs {backbone.spec.name!r} loaded with its language-model head (load_backbone(..., lm_head=True))")
     ctx = BuildContext(backbone, scorer, dropout, list(train_data) if train_data is not None else None, seed, max_len, scorer_options, dataset)
-    return METHODS[cfg.method].build(cfg, ctx)
+    return spec.build(cfg, ctx)
 
 # %% ../nbs/04_methods.ipynb #r004
 def _text_init(peft_model, tokenizer, text: str, n: int) -> None:
@@ -193,7 +212,7 @@ def with_lora(backbone: Backbone, r: int, alpha: int, dropout: float) -> nn.Modu
     from peft import LoraConfig, TaskType
     return _peft(backbone, LoraConfig(task_type=TaskType.FEATURE_EXTRACTION, r=r, lora_alpha=alpha, lora_dropout=dropout))
 
-def _peft_encoder_params(peft_model) -> list[nn.Parameter]:
+def _peft_reparam_params(peft_model) -> list[nn.Parameter]:
     "The weights of PEFT's prompt encoder that are not its virtual-token table: P-tuning's LSTM/MLP, prefix tuning's MLP."
     return [p for n, p in peft_model.prompt_encoder['default'].named_parameters() if not n.startswith('embedding')]
 
@@ -201,6 +220,7 @@ def _n_layers(model) -> int:
     cfg = model.config
     return getattr(cfg, 'num_hidden_layers', None) or getattr(cfg, 'n_layer')
 
+# %% ../nbs/04_methods.ipynb #r004b
 def build_prompt_tuning(cfg: PromptTuningConfig, ctx: BuildContext) -> BuiltMethod:
     from peft import TaskType, PromptTuningConfig as PTC
     model = _peft(ctx.backbone, PTC(task_type=TaskType.FEATURE_EXTRACTION, num_virtual_tokens=cfg.num_virtual_tokens))
@@ -212,7 +232,7 @@ def build_p_tuning(cfg: PTuningConfig, ctx: BuildContext) -> BuiltMethod:
     model = _peft(ctx.backbone, PEC(task_type=TaskType.FEATURE_EXTRACTION, num_virtual_tokens=cfg.num_virtual_tokens,
                                     encoder_reparameterization_type=cfg.encoder, encoder_hidden_size=cfg.encoder_hidden_size))
     return ctx.built(cfg, model, {'virtual_tokens': cfg.num_virtual_tokens}, cfg.num_virtual_tokens * ctx.backbone.hidden_size,
-                     encoder_params=_peft_encoder_params(model))
+                     reparam_params=_peft_reparam_params(model))
 
 def _deep_prompt(cfg, ctx: BuildContext, **extra) -> BuiltMethod:
     from peft import TaskType, PrefixTuningConfig as PfxC
@@ -221,13 +241,14 @@ def _deep_prompt(cfg, ctx: BuildContext, **extra) -> BuiltMethod:
     kv = getattr(model.peft_config['default'], 'token_dim', ctx.backbone.hidden_size)  # per-layer key/value width (H, or less with GQA)
     # the prefix occupies the first positions (BERT and GPT-2 shift the text's position ids by it): it counts against max_len
     return ctx.built(cfg, model, {'virtual_tokens': cfg.num_virtual_tokens}, cfg.num_virtual_tokens * _n_layers(ctx.backbone.model) * 2 * kv,
-                     encoder_params=_peft_encoder_params(model))
+                     reparam_params=_peft_reparam_params(model))
 
 def build_prefix_tuning(cfg: PrefixTuningConfig, ctx: BuildContext) -> BuiltMethod:
     return _deep_prompt(cfg, ctx, prefix_projection=True, encoder_hidden_size=cfg.encoder_hidden_size)
 
 def build_p_tuning_v2(cfg: PTuningV2Config, ctx: BuildContext) -> BuiltMethod: return _deep_prompt(cfg, ctx)
 
+# %% ../nbs/04_methods.ipynb #r004c
 def build_lora(cfg: LoraMethodConfig, ctx: BuildContext) -> BuiltMethod:
     model = with_lora(ctx.backbone, cfg.r, cfg.alpha, cfg.lora_dropout)
     return ctx.built(cfg, model, {}, count_params(model, trainable=True))
@@ -240,22 +261,25 @@ def build_full(cfg: FullConfig, ctx: BuildContext) -> BuiltMethod:
     return ctx.built(cfg, ctx.backbone.model, {}, count_params(ctx.backbone.model))
 
 def build_head_only(cfg: HeadOnlyConfig, ctx: BuildContext) -> BuiltMethod:
-    if ctx.scorer != 'head':
-        raise ConfigError(f"head-only trains nothing but a head, and the {ctx.scorer} scorer has none: its counterpart there is zero-shot "
-                          "(set scorer=head to run head-only)")
     return ctx.built(cfg, ctx.backbone.model, {'template': cfg.template})
 
 def build_zero_shot(cfg: ZeroShotConfig, ctx: BuildContext) -> BuiltMethod:
-    if ctx.scorer == 'head':
-        raise ConfigError("zero-shot scores with what the backbone already knows, and a new head is untrained: "
-                          "use scorer similarity (sentence encoders) or likelihood (decoders), or auto")
     return ctx.built(cfg, ctx.backbone.model)
 
-register_method('prompt-tuning', PromptTuningConfig, build_prompt_tuning, 'baseline', 'input')
-register_method('prefix-tuning', PrefixTuningConfig, build_prefix_tuning, 'baseline', 'deep')
-register_method('p-tuning', PTuningConfig, build_p_tuning, 'baseline', 'input')
-register_method('p-tuning-v2', PTuningV2Config, build_p_tuning_v2, 'baseline', 'deep')
-register_method('lora', LoraMethodConfig, build_lora)
-register_method('full', FullConfig, build_full)
-register_method('head-only', HeadOnlyConfig, build_head_only)
-register_method('zero-shot', ZeroShotConfig, build_zero_shot, 'zero-shot')
+# %% ../nbs/04_methods.ipynb #r008
+_PAPER_PROMPT = dict(lr=0.3, optimizer='adafactor', reparam_lr=1e-3, head_lr=1e-3)
+register_method('prompt-tuning', PromptTuningConfig, build_prompt_tuning, 'baseline', 'input',
+                defaults={'cpu': dict(num_virtual_tokens=20, lr=3e-2), 'paper': _PAPER_PROMPT})
+register_method('prefix-tuning', PrefixTuningConfig, build_prefix_tuning, 'baseline', 'deep',
+                defaults={'cpu': dict(num_virtual_tokens=20, lr=1e-4, reparam_lr=1e-4), 'paper': dict(lr=1e-5, reparam_lr=1e-5)})
+register_method('p-tuning', PTuningConfig, build_p_tuning, 'baseline', 'input',
+                defaults={'cpu': dict(num_virtual_tokens=20, lr=1e-2, reparam_lr=1e-2), 'paper': _PAPER_PROMPT})
+register_method('p-tuning-v2', PTuningV2Config, build_p_tuning_v2, 'baseline', 'deep',
+                defaults={'cpu': dict(num_virtual_tokens=20, lr=3e-2)})
+register_method('lora', LoraMethodConfig, build_lora, defaults={'cpu': dict(lr=1e-3), 'quick': dict(lr=3e-3)})
+register_method('full', FullConfig, build_full, defaults={'cpu': dict(lr=5e-5)})
+register_method('head-only', HeadOnlyConfig, build_head_only, scorer_head=True, defaults={'cpu': dict(lr=3e-2)},
+                misfit="head-only trains nothing but a head, and this scorer has none: its counterpart there is zero-shot (set scorer=head to run head-only)")
+register_method('zero-shot', ZeroShotConfig, build_zero_shot, 'zero-shot', scorer_head=False,
+                misfit="zero-shot scores with what the backbone already knows, and a new head is untrained: use scorer similarity "
+                       "(sentence encoders) or likelihood (decoders), or auto")

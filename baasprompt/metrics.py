@@ -7,7 +7,7 @@ __all__ = ['answer_positions', 'bootstrap_ci', 'mcq_metrics']
 
 # %% ../nbs/03_metrics.ipynb #c004
 import numpy as np
-from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
+from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 
 # %% ../nbs/03_metrics.ipynb #c005
 def answer_positions(labels) -> list[int]:

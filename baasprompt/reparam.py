@@ -41,6 +41,7 @@ class Reparam(nn.Module):
         p, s = p + self.alpha * _rms(p) * dp, s + self.alpha * _rms(s) * ds
         return (p[0], s[0]) if single else (p, s)
 
+# %% ../nbs/14_bap_encoder.ipynb #h14e2
 class IdentityReparam(Reparam):
     "`none`: the prompt vectors are inserted as they are."
     def __init__(self, H: int, L_p: int, L_s: int):
@@ -53,6 +54,7 @@ class IdentityReparam(Reparam):
                               f'got {tuple(prefix.shape)} and {tuple(suffix.shape)}')
         return prefix, suffix
 
+# %% ../nbs/14_bap_encoder.ipynb #h14e3
 def _mlp(H: int, hidden: int, act=nn.ReLU) -> nn.Sequential:
     "Two-layer MLP `H → hidden → H`."
     return nn.Sequential(nn.Linear(H, hidden), act(), nn.Linear(hidden, H))

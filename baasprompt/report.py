@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['METRICS', 'dataset_order', 'uniform_guess_accuracy', 'collect', 'main_table', 'paper_table', 'paired_difference',
            'verdict', 'pooled_difference', 'compare_methods', 'chance_check', 'zero_shot_check',
-           'recompute_test_metrics', 'claim_summary', 'write_tables', 'ablation_table', 'paper_claims', 'verdicts']
+           'recompute_test_metrics', 'claim_summary', 'ablation_table', 'paper_claims', 'verdicts', 'write_tables']
 
 # %% ../nbs/21_report.ipynb #c004
 import json
@@ -16,9 +16,9 @@ import pandas as pd
 from .core import atomic_write
 from .data import DATASETS
 from .methods import method_config, methods_with, method_order
-from .config import PROFILES
-from .baasprompt import ABLATIONS
-from .reproduce import RunSpec, repo_root
+from .config import PROFILES, run_variant, saved_scorer
+from .proposed import ABLATIONS, CLAIMS
+from .reproduce import repo_root
 
 def dataset_order(names) -> list[str]:
     "`names` in the data registry's order; names it does not know (a `jsonl:` bank) after them, sorted."
@@ -38,13 +38,12 @@ def collect(profile: str, root: str | Path | None = None) -> pd.DataFrame:
     rows = []
     for f in sorted((root/'results'/profile/'runs').glob('*/results.json')):
         r, name = json.loads(f.read_text()), f.parent.name
-        base = RunSpec(r['method'], r['model'], r['dataset'], r['seed']).name   # a `jsonl:` path may itself hold '__'
-        variant = name[len(base) + 2:] if name.startswith(base + '__') else ''
+        variant = run_variant(name, r['method'], r['model'], r['dataset'], r['seed'])
         row = {k: r[k] for k in ('method', 'model', 'dataset', 'seed', 'n_train', 'n_dev', 'n_test', 'n_choices', 'best_epoch',
                                   'trainable_params', 'backbone_params', 'trainable_ratio', 'deployed_params', 'deployed_ratio',
                                   'train_seconds')}
         row.update({k: r['test'][k] for k in METRICS}, variant=variant, run=name,
-                   scorer=r.get('scorer') or ('likelihood' if r['method'] == 'zero-shot' else 'head'),   # runs saved before scorers existed
+                   scorer=saved_scorer(r['method'], r.get('scorer')),
                    acc_lo=r['test']['accuracy_ci95'][0], acc_hi=r['test']['accuracy_ci95'][1],
                    chance=uniform_guess_accuracy(f.parent/'predictions.jsonl'),   # ARC-Easy mixes 3, 4 and 5 options
                    below_start=bool(r.get('dev_best') and r.get('dev_initial') and r['dev_best'][r['select_metric']] < r['dev_initial'][r['select_metric']]))
@@ -160,7 +159,7 @@ def zero_shot_check(df: pd.DataFrame, profile: str, root: Path) -> pd.DataFrame:
             out.append({'backbone': z['model'], 'dataset': z['dataset'], 'method': method, 'seeds': len(runs),
                         'zero-shot acc': f"{z['accuracy']:.3f}", 'trained acc': f"{runs['accuracy'].mean():.3f}",
                         'difference [95 % CI]': f"{diff:+.3f} [{lo:+.3f}, {hi:+.3f}]",
-                        'beat zero-shot': 'yes' if lo > 0 else '**worse**' if hi < 0 else 'inconclusive',
+                        'beat zero-shot': {'confirmed': 'yes', 'refuted': '**worse**'}.get(verdict(lo, hi), 'inconclusive'),
                         'dev below start': f"{int(runs['below_start'].sum())}/{len(runs)}"})
     return pd.DataFrame(out)
 
@@ -216,7 +215,7 @@ def claim_summary(df: pd.DataFrame, profile: str, root: Path) -> list[str]:
                      + ' and '.join(f"`{m}` is {_said(p[m])}" for m in s) + (f"; {', '.join(d)}" if d else ''))
     if parts: out.append('**Claim 1** (BaasPrompt ≥ ' + ' and '.join(f'`{m}`' for m in single) + ') is ' + '; it is '.join(parts) + '.')
     default, base = method_config('baasprompt'), ('baasprompt', '')
-    for key, claim in (('suffix_ratio', '**Claim 2** (a 10 % suffix is best)'), ('prefix_init', '**Claim 3** (cluster initialisation is best)')):
+    for key, claim in ((k, f"**{c['claim']}** ({c['short']})") for k, c in CLAIMS.items()):
         parts = []
         for model in sorted(df[df['variant'].str.startswith(f'{key}=')]['model'].unique()):
             p = {v: _pooled(df, profile, root, model, base, ('baasprompt', f'{key}={v}')) for v in ABLATIONS[key] if v != getattr(default, key)}
@@ -229,7 +228,94 @@ def claim_summary(df: pd.DataFrame, profile: str, root: Path) -> list[str]:
     return out
 
 
-# %% ../nbs/21_report.ipynb #c019
+# %% ../nbs/21_report.ipynb #wt02
+def _describe(df: pd.DataFrame, profile: str) -> str:
+    if df.empty: return '(no runs)'
+    sizes = df.groupby('dataset')[['n_train', 'n_dev', 'n_test']].max()
+    s = '; '.join(f"{d}: {r.n_train}/{r.n_dev}/{r.n_test}" for d, r in sizes.iterrows())
+    prof = PROFILES.get(profile, {'train': {}}); cfg = prof['train']   # a folder of runs need not come from a known profile
+    layered = ''.join(f"; {name}: " + ', '.join(f'{k} {v}' for k, v in o.items())   # per-dataset, then per-backbone settings
+                      for layer in ('datasets', 'models') for name, o in prof.get(layer, {}).items())
+    scorers = '; '.join(f"{m}: {', '.join(sorted(g.unique()))}" for m, g in df.groupby('model')['scorer'])
+    return (f"Profile `{profile}` (epochs {cfg.get('epochs')}, max_len {cfg.get('max_len')}, batch {cfg.get('batch_size')}{layered}); "
+            f"backbones {', '.join(sorted(df['model'].unique()))}; scorer per backbone — {scorers}; seeds {sorted(df['seed'].unique().tolist())}; "
+            f"train/dev/test questions per dataset — {s}.")
+
+# %% ../nbs/21_report.ipynb #wt05
+def ablation_table(df: pd.DataFrame) -> pd.DataFrame:
+    "BaasPrompt's test accuracy and macro-F1 for each switch value (default run included), per backbone and dataset."
+    if df.empty or not (df['method'] == 'baasprompt').any(): return pd.DataFrame()
+    default = method_config('baasprompt')
+    b = df[df['method'] == 'baasprompt']
+    rows = []
+    for (model, ds), g in b.groupby(['model', 'dataset']):
+        if not (g['variant'] != '').any(): continue
+        base = g[(g['variant'] == '') & (g['seed'] == 0)]
+        for key, values in ABLATIONS.items():
+            for v in values:
+                x = base if getattr(default, key) == v else g[g['variant'] == f'{key}={v}']
+                if x.empty: continue
+                r = x.iloc[0]
+                rows.append({'backbone': model, 'dataset': ds, 'switch': key, 'value': v, 'default': getattr(default, key) == v,
+                             'accuracy': round(r['accuracy'], 4), 'acc_ci95': f"[{r['acc_lo']:.3f}, {r['acc_hi']:.3f}]",
+                             'f1_macro': round(r['f1_macro'], 4)})
+    return pd.DataFrame(rows)
+
+# %% ../nbs/21_report.ipynb #wt07
+def paper_claims(paper: Path) -> dict[str, str]:
+    "What the paper's own numbers say for each claim (`paper/reported_results.csv`, `paper/reported_ablations.csv`), one line each."
+    out = {}
+    if (paper/'reported_results.csv').exists():
+        r = pd.read_csv(paper/'reported_results.csv').pivot_table(index=['backbone', 'dataset'], columns='method', values='accuracy')
+        gap = lambda g, m: f"{(g['baasprompt'] - g[m]).mean():+.3f} vs {m}"
+        parts = [f"{b} " + ', '.join(gap(g, m) for m in methods_with('baseline') if m in g) for b, g in r.groupby(level='backbone') if 'baasprompt' in g]
+        out['claim1'] = 'the paper: BaasPrompt accuracy minus each baseline, mean over its datasets — ' + '; '.join(parts)
+    if (paper/'reported_ablations.csv').exists():
+        a = pd.read_csv(paper/'reported_ablations.csv')
+        for key in CLAIMS:
+            g = a[a['switch'] == key].set_index('value').drop(columns='switch')
+            out[key] = ('the paper (average F1 × 100): best ' + key + ' per backbone — '
+                        + '; '.join(f"{b} {g[b].idxmax()} ({g[b].max():.1f})" for b in g.columns))
+    return out
+
+# %% ../nbs/21_report.ipynb #wt09
+def verdicts(df: pd.DataFrame, profile: str, root: Path) -> str:
+    "A short verdict per claim of the paper, from paired comparisons on our runs."
+    lines = [f"# Verdicts on the paper's claims — profile `{profile}`", '', _describe(df, profile), '',
+             "Paired accuracy difference on the same test questions (pooled over matching seeds), 95 % bootstrap interval; "
+             "confirmed / refuted when the interval excludes 0, inconclusive otherwise.", '']
+    if df.empty or not (df['method'] == 'baasprompt').any():
+        return '\n'.join(lines + ['No BaasPrompt runs yet: no verdicts.']) + '\n'
+    lines += ['## Summary', '', 'Each claim pooled over the datasets and seeds of a backbone (`claim_summary`); the per-dataset verdicts follow.', '',
+              *[f'- {s}' for s in claim_summary(df, profile, root)], '']
+    lines.append('## Claim 1: BaasPrompt is at least as good as the single-layer prompt methods (prompt tuning, P-tuning); where it stands against the deep ones (prefix tuning, P-tuning v2)')
+    for base in methods_with('baseline', 'input') + methods_with('baseline', 'deep'):
+        c = compare_methods(df, 'baasprompt', base, profile, root)
+        if c.empty: continue
+        lines.append(f"- vs {base}: " + '; '.join(f"{r.backbone}/{r.dataset} {r.acc_diff:+.3f} [{r.ci95[0]:+.3f}, {r.ci95[1]:+.3f}] ({r.seeds} seed{'s' if r.seeds > 1 else ''}) **{r.verdict}**"
+                                               for r in c.itertuples()))
+    claims = paper_claims(Path(root)/'paper')
+    if 'claim1' in claims: lines.append(f"- {claims['claim1']}")
+    abl = ablation_table(df)
+    for key, claim in ((k, f"{c['claim']}: {c['long']}") for k, c in CLAIMS.items()):
+        lines += ['', f'## {claim}']
+        if abl.empty or not (abl['switch'] == key).any(): lines.append('- no ablation runs'); continue
+        for (model, ds), g in abl[abl['switch'] == key].groupby(['backbone', 'dataset']):
+            best = g.loc[g['accuracy'].idxmax()]
+            default_value = g[g['default']]['value'].iloc[0] if g['default'].any() else None
+            vs = []
+            for v in g['value']:
+                if v == default_value: continue
+                other = f"{key}={v}"
+                c = compare_methods(df[(df['model'] == model) & (df['dataset'] == ds)], 'baasprompt', 'baasprompt', profile, root,
+                                    variant_a='', variant_b=other)
+                if not c.empty: vs.append(f"{v}: {c.iloc[0].acc_diff:+.3f} {c.iloc[0].verdict}")
+            lines.append(f"- {model}/{ds}: best {key} = {best['value']} (accuracy {best['accuracy']:.3f}); default {default_value} minus "
+                         + ', '.join(vs) + ' (confirmed = the default is better)')
+        if key in claims: lines.append(f"- {claims[key]}")
+    return '\n'.join(lines) + '\n'
+
+# %% ../nbs/21_report.ipynb #wt12
 def write_tables(profile: str, root: str | Path | None = None, average: str = 'macro') -> dict:
     "Write `results/<profile>/tables/`: the main table (ours, and the paper's beside it), ablations and verdicts, as Markdown and CSV."
     root = Path(root) if root else repo_root()
@@ -269,87 +355,3 @@ def write_tables(profile: str, root: str | Path | None = None, average: str = 'm
     v = verdicts(df, profile, root)
     atomic_write(out/'verdicts.md', v)
     return {'main': ours, 'paper': paper, 'ablations': abl, 'verdicts': v, 'vs_zero_shot': vs_zero}
-
-def _describe(df: pd.DataFrame, profile: str) -> str:
-    if df.empty: return '(no runs)'
-    sizes = df.groupby('dataset')[['n_train', 'n_dev', 'n_test']].max()
-    s = '; '.join(f"{d}: {r.n_train}/{r.n_dev}/{r.n_test}" for d, r in sizes.iterrows())
-    prof = PROFILES.get(profile, {'train': {}}); cfg = prof['train']   # a folder of runs need not come from a known profile
-    layered = ''.join(f"; {name}: " + ', '.join(f'{k} {v}' for k, v in o.items())   # per-dataset, then per-backbone settings
-                      for layer in ('datasets', 'models') for name, o in prof.get(layer, {}).items())
-    scorers = '; '.join(f"{m}: {', '.join(sorted(g.unique()))}" for m, g in df.groupby('model')['scorer'])
-    return (f"Profile `{profile}` (epochs {cfg.get('epochs')}, max_len {cfg.get('max_len')}, batch {cfg.get('batch_size')}{layered}); "
-            f"backbones {', '.join(sorted(df['model'].unique()))}; scorer per backbone — {scorers}; seeds {sorted(df['seed'].unique().tolist())}; "
-            f"train/dev/test questions per dataset — {s}.")
-
-def ablation_table(df: pd.DataFrame) -> pd.DataFrame:
-    "BaasPrompt's test accuracy and macro-F1 for each switch value (default run included), per backbone and dataset."
-    if df.empty or not (df['method'] == 'baasprompt').any(): return pd.DataFrame()
-    default = method_config('baasprompt')
-    b = df[df['method'] == 'baasprompt']
-    rows = []
-    for (model, ds), g in b.groupby(['model', 'dataset']):
-        if not (g['variant'] != '').any(): continue
-        base = g[(g['variant'] == '') & (g['seed'] == 0)]
-        for key, values in ABLATIONS.items():
-            for v in values:
-                x = base if getattr(default, key) == v else g[g['variant'] == f'{key}={v}']
-                if x.empty: continue
-                r = x.iloc[0]
-                rows.append({'backbone': model, 'dataset': ds, 'switch': key, 'value': v, 'default': getattr(default, key) == v,
-                             'accuracy': round(r['accuracy'], 4), 'acc_ci95': f"[{r['acc_lo']:.3f}, {r['acc_hi']:.3f}]",
-                             'f1_macro': round(r['f1_macro'], 4)})
-    return pd.DataFrame(rows)
-
-def paper_claims(paper: Path) -> dict[str, str]:
-    "What the paper's own numbers say for each claim (`paper/reported_results.csv`, `paper/reported_ablations.csv`), one line each."
-    out = {}
-    if (paper/'reported_results.csv').exists():
-        r = pd.read_csv(paper/'reported_results.csv').pivot_table(index=['backbone', 'dataset'], columns='method', values='accuracy')
-        gap = lambda g, m: f"{(g['baasprompt'] - g[m]).mean():+.3f} vs {m}"
-        parts = [f"{b} " + ', '.join(gap(g, m) for m in methods_with('baseline') if m in g) for b, g in r.groupby(level='backbone') if 'baasprompt' in g]
-        out['claim1'] = 'the paper: BaasPrompt accuracy minus each baseline, mean over its datasets — ' + '; '.join(parts)
-    if (paper/'reported_ablations.csv').exists():
-        a = pd.read_csv(paper/'reported_ablations.csv')
-        for key in ('suffix_ratio', 'prefix_init'):
-            g = a[a['switch'] == key].set_index('value').drop(columns='switch')
-            out[key] = ('the paper (average F1 × 100): best ' + key + ' per backbone — '
-                        + '; '.join(f"{b} {g[b].idxmax()} ({g[b].max():.1f})" for b in g.columns))
-    return out
-
-def verdicts(df: pd.DataFrame, profile: str, root: Path) -> str:
-    "A short verdict per claim of the paper, from paired comparisons on our runs."
-    lines = [f"# Verdicts on the paper's claims — profile `{profile}`", '', _describe(df, profile), '',
-             "Paired accuracy difference on the same test questions (pooled over matching seeds), 95 % bootstrap interval; "
-             "confirmed / refuted when the interval excludes 0, inconclusive otherwise.", '']
-    if df.empty or not (df['method'] == 'baasprompt').any():
-        return '\n'.join(lines + ['No BaasPrompt runs yet: no verdicts.']) + '\n'
-    lines += ['## Summary', '', 'Each claim pooled over the datasets and seeds of a backbone (`claim_summary`); the per-dataset verdicts follow.', '',
-              *[f'- {s}' for s in claim_summary(df, profile, root)], '']
-    lines.append('## Claim 1: BaasPrompt is at least as good as the single-layer prompt methods (prompt tuning, P-tuning); where it stands against the deep ones (prefix tuning, P-tuning v2)')
-    for base in methods_with('baseline', 'input') + methods_with('baseline', 'deep'):
-        c = compare_methods(df, 'baasprompt', base, profile, root)
-        if c.empty: continue
-        lines.append(f"- vs {base}: " + '; '.join(f"{r.backbone}/{r.dataset} {r.acc_diff:+.3f} [{r.ci95[0]:+.3f}, {r.ci95[1]:+.3f}] ({r.seeds} seed{'s' if r.seeds > 1 else ''}) **{r.verdict}**"
-                                               for r in c.itertuples()))
-    claims = paper_claims(Path(root)/'paper')
-    if 'claim1' in claims: lines.append(f"- {claims['claim1']}")
-    abl = ablation_table(df)
-    for key, claim in (('suffix_ratio', 'Claim 2: a suffix of 10 % of the maximum length is best'),
-                       ('prefix_init', 'Claim 3: clustering is the best prefix initialisation')):
-        lines += ['', f'## {claim}']
-        if abl.empty or not (abl['switch'] == key).any(): lines.append('- no ablation runs'); continue
-        for (model, ds), g in abl[abl['switch'] == key].groupby(['backbone', 'dataset']):
-            best = g.loc[g['accuracy'].idxmax()]
-            default_value = g[g['default']]['value'].iloc[0] if g['default'].any() else None
-            vs = []
-            for v in g['value']:
-                if v == default_value: continue
-                other = f"{key}={v}"
-                c = compare_methods(df[(df['model'] == model) & (df['dataset'] == ds)], 'baasprompt', 'baasprompt', profile, root,
-                                    variant_a='', variant_b=other)
-                if not c.empty: vs.append(f"{v}: {c.iloc[0].acc_diff:+.3f} {c.iloc[0].verdict}")
-            lines.append(f"- {model}/{ds}: best {key} = {best['value']} (accuracy {best['accuracy']:.3f}); default {default_value} minus "
-                         + ', '.join(vs) + ' (confirmed = the default is better)')
-        if key in claims: lines.append(f"- {claims[key]}")
-    return '\n'.join(lines) + '\n'

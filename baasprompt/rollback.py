@@ -7,7 +7,7 @@ __all__ = ['POLICIES', 'RollbackDecoder', 'rationale_sequences', 'train_rollback
            'rollback_generate', 'kept_steps', 'fit_suffix']
 
 # %% ../nbs/13_rollback.ipynb #c004
-import math, random
+import random
 from typing import Sequence
 
 import torch

@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['SCORERS', 'PRECISIONS', 'sentence_pooling', 'register_scorer', 'valid_scorers', 'default_scorer', 'check_scorer',
-           'Encoded', 'MCQEncoder', 'autocast', 'fp32', 'cache_kwarg', 'output_cache', 'MCQScorer', 'mcq_loss',
-           'make_scorer', 'HeadScorer', 'pool_hidden', 'SimilarityScorer', 'LikelihoodScorer']
+           'scorer_class', 'autocast', 'fp32', 'cache_kwarg', 'output_cache', 'MCQScorer', 'mcq_loss', 'make_scorer',
+           'HeadScorer', 'Encoded', 'MCQCollator', 'pool_hidden', 'SimilarityScorer', 'LikelihoodScorer']
 
 # %% ../nbs/03a_scoring.ipynb #c004
 import contextlib, inspect, json, math
@@ -18,7 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from .core import ConfigError, unknown_name
+from .core import ConfigError, Registry, unknown_name, patch
 from .backbones import BackboneSpec, backbone_spec, model_dir
 
 # %% ../nbs/03a_scoring.ipynb #c006
@@ -35,24 +35,27 @@ def _read_pooling(folder: Path) -> str | None:
             return next((mode for key, mode in _POOLING_KEYS.items() if cfg.get(key)), None)
     return None
 
+def _hub_pooling(repo: str) -> str | None:
+    "The pooling in a hub repository's sentence-transformers files; None when they cannot be had (offline, gated, or no such files)."
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+    try: return _read_pooling(Path(snapshot_download(repo, allow_patterns=['modules.json', '*Pooling*/config.json'])))
+    except (HfHubHTTPError, LocalEntryNotFoundError, OSError, ValueError): return None
+
 @lru_cache(maxsize=None)
 def sentence_pooling(spec: BackboneSpec) -> str | None:
     "The pooling of a sentence-transformers backbone (`mean`, `cls`, `max`, `lasttoken`), read from its own config; None if it has none."
     if spec.pooling: return spec.pooling
     if spec.source in ('package', 'local'): return _read_pooling(Path(model_dir(spec)))
-    if spec.source == 'hub':
-        try:
-            from huggingface_hub import snapshot_download
-            return _read_pooling(Path(snapshot_download(spec.path, allow_patterns=['modules.json', '*Pooling*/config.json'])))
-        except Exception: return None   # offline, or not a sentence-transformers model
+    if spec.source == 'hub': return _hub_pooling(spec.path)
     return None
 
 # %% ../nbs/03a_scoring.ipynb #c009
-SCORERS: dict[str, type] = {}
+SCORERS = Registry('scorer')
 
 def register_scorer(cls: type) -> type:
-    "Class decorator: make a scorer available by its `name`."
-    SCORERS[cls.name] = cls
+    "Class decorator: make a scorer available by its `name` (a taken name is an error)."
+    SCORERS.add(cls.name, cls)
     return cls
 
 def valid_scorers(spec: BackboneSpec) -> list[str]:
@@ -69,207 +72,14 @@ def check_scorer(name: str, model: str) -> str:
     spec = backbone_spec(model)
     if name == 'auto': return default_scorer(spec)
     if name not in SCORERS: raise unknown_name('scorer', name, [*SCORERS, 'auto'])
-    if name == 'head': return name   # fits every backbone
-    valid = valid_scorers(spec)
-    if name not in valid:
+    if not SCORERS[name].supports(spec):
         raise ConfigError(f"scorer {name!r} does not fit backbone {model!r} ({SCORERS[name].needs}); "
-                          f"valid scorers for it: {', '.join(valid)} (or auto)")
+                          f"valid scorers for it: {', '.join(valid_scorers(spec))} (or auto)")
     return name
 
-# %% ../nbs/03a_scoring.ipynb #c011
-class Encoded(dict):
-    "One question as `MCQEncoder.tokenize` leaves it: `enc` (its fitted token ids), `n_choices`, `label`, `index`, `id`."
-
-@dataclass
-class MCQEncoder:
-    "Turn MCQ examples into the tensors of one scorer: each question whole, with its prompt slots."
-    tokenizer: Any
-    kind: str
-    scorer: str = 'head'
-    max_len: int = 256
-    n_choices: int = 4
-    prefix_len: int = 0       # input-layer prompt slots before the text
-    suffix_len: int = 0       # ... and after it
-    virtual_tokens: int = 0   # tokens a PEFT prompt method prepends itself (they count against max_len)
-    template: str = ''        # fixed hard-prompt text put before the question (head-only baseline)
-    min_text_len: int = 8
-    answer_cue: str = '\nAnswer:'
-
-    def __post_init__(self):
-        if self.text_budget < self.min_text_len:
-            raise ConfigError(f"max_len={self.max_len} leaves {self.text_budget} tokens for the input after "
-                              f"prefix_len={self.prefix_len}, suffix_len={self.suffix_len}, virtual_tokens={self.virtual_tokens}; "
-                              f"need at least {self.min_text_len}: lower the prompt lengths or the suffix ratio, or raise max_len")
-        tok = self.tokenizer
-        def around(*texts):  # the special tokens the tokenizer puts before, between and after the plain ids
-            full, parts = tok(*texts)['input_ids'], [self._ids(t) for t in texts]
-            out, i = [], 0
-            for p in parts:
-                j = next(k for k in range(i, len(full)) if full[k:k + len(p)] == p)
-                out.append(full[i:j]); i = j + len(p)
-            return out + [full[i:]]
-        self._single, self._pair = around('a'), around('a', 'b')
-        self._cue = self._ids(self.answer_cue)
-
-    @property
-    def text_budget(self) -> int: return self.max_len - self.prefix_len - self.suffix_len - self.virtual_tokens
-
-    def _ids(self, text: str) -> list[int]: return self.tokenizer(text, add_special_tokens=False)['input_ids']
-
-    def _first(self, ex: dict) -> str:
-        ctx = (ex.get('context') or '').strip()
-        q = f"{self.template} {ex['question']}".strip() if self.template else ex['question']
-        if self.kind == 'encoder' and self.scorer != 'likelihood': return f"{ctx}\n{q}" if ctx else q
-        return f"{ctx}\nQuestion: {q}" if ctx else f"Question: {q}"
-
-    def _fit(self, first: list[int], options: list[list[int]], room: int) -> tuple[list[int], list[list[int]]]:
-        "Cut the first segment from its start, once per question, to what its longest option leaves of `room`."
-        longest = max(len(o) for o in options)
-        if room - longest < self.min_text_len:   # options alone too long: cut them from their end
-            cap = max(1, room - self.min_text_len)
-            options, longest = [o[:cap] for o in options], min(longest, cap)
-        keep = room - longest
-        return first[-keep:] if len(first) > keep else first, options
-
-    def _option_texts(self, ex: dict) -> list[str]:
-        if self.scorer == 'head' and self.kind == 'decoder': return [f"{self.answer_cue} {c}" for c in ex['choices']]
-        return [f" {c}" if self.scorer == 'likelihood' else str(c) for c in ex['choices']]
-
-    def _options(self, ex: dict) -> list[list[int]]: return [self._ids(t) for t in self._option_texts(ex)]
-
-    def encode(self, ex: dict) -> dict:
-        "Token ids of one question for this scorer, truncated once for all its options; `cut` says whether any text was lost."
-        return self.layout(ex, self._ids(self._first(ex)), self._options(ex))
-
-    def layout(self, ex: dict, first: list[int], options: list[list[int]]) -> dict:
-        "`encode` from already tokenized text: the first segment's ids and each option's."
-        whole = len(first) + sum(map(len, options))
-        if self.scorer == 'head':
-            lead, mid, trail = self._pair if self.kind == 'encoder' else (self._single[0], [], self._single[1])
-            first, options = self._fit(first, options, self.text_budget - len(lead) - len(mid) - len(trail))
-            return {'rows': [lead + first + mid + o + trail for o in options], 'cut': len(first) + sum(map(len, options)) < whole,
-                    'positions': self.virtual_tokens + self.prefix_len + self.suffix_len + len(lead) + len(first) + len(mid) + max(map(len, options)) + len(trail)}
-        lead, trail = self._single
-        if self.scorer == 'similarity':
-            keep = self.text_budget - len(lead) - len(trail)
-            room = self.max_len - len(lead) - len(trail)
-            first, options = first[-keep:], [o[:room] for o in options]
-            query = self.virtual_tokens + len(lead) + self.prefix_len + len(first) + self.suffix_len + len(trail)
-            return {'lead': lead, 'first': first, 'trail': trail, 'options': [lead + o + trail for o in options],
-                    'cut': len(first) + sum(map(len, options)) < whole, 'positions': max(query, len(lead) + max(map(len, options)) + len(trail))}
-        first, options = self._fit(first, options, self.text_budget - len(lead) - len(self._cue))
-        return {'lead': lead, 'first': first, 'trail': self._cue, 'options': options,
-                'option_chars': [len(f" {c}") for c in ex['choices']], 'cut': len(first) + sum(map(len, options)) < whole,
-                'positions': self.virtual_tokens + len(lead) + self.prefix_len + len(first) + self.suffix_len + len(self._cue) + max(map(len, options))}
-
-    def _batch_ids(self, texts: list[str]) -> list[list[int]]:
-        return self.tokenizer(texts, add_special_tokens=False)['input_ids'] if texts else []
-
-    def _check_choices(self, items: Sequence[dict]) -> None:
-        for it in items:
-            if it['n_choices'] > self.n_choices:
-                raise ConfigError(f"question {it['id']!r} has {it['n_choices']} choices but n_choices={self.n_choices}")
-
-    def tokenize(self, examples: Sequence[dict]) -> list[Encoded]:
-        "Each question of `examples` tokenized and fitted once (one tokenizer call for all first segments, one for all options): what `__call__` then only pads."
-        examples = list(examples)
-        firsts = self._batch_ids([self._first(ex) for ex in examples])
-        texts = [self._option_texts(ex) for ex in examples]
-        flat, k, items = self._batch_ids([t for ts in texts for t in ts]), 0, []
-        for i, (ex, ts) in enumerate(zip(examples, texts)):
-            items.append(Encoded(enc=self.layout(ex, firsts[i], flat[k:k + len(ts)]), n_choices=len(ex['choices']), id=ex.get('id'),
-                                 label=int(ex['label']) if ex.get('label') is not None else -100, index=int(ex.get('index', i))))
-            k += len(ts)
-        self._check_choices(items)
-        return items
-
-    def _items(self, examples: Sequence[dict]) -> list[Encoded]:
-        "Pre-encoded items as they are; raw questions tokenized now."
-        examples = list(examples)
-        return examples if examples and isinstance(examples[0], Encoded) else self.tokenize(examples)
-
-    def length_report(self, examples: Sequence[dict]) -> dict:
-        "How `examples` (questions, or items from `tokenize`) fit `max_len`: the budget, the longest and mean number of positions used (prompts included), and how many questions lost text."
-        enc = [it['enc'] for it in self._items(examples)]
-        n = [e['positions'] for e in enc]
-        if n and max(n) > self.max_len: raise AssertionError(f'a sequence of {max(n)} positions exceeds max_len={self.max_len}')
-        return {'max_len': self.max_len, 'virtual_tokens': self.virtual_tokens, 'prompt_slots': self.prefix_len + self.suffix_len,
-                'text_budget': self.text_budget, 'questions': len(n), 'truncated': sum(e['cut'] for e in enc),
-                'longest': max(n, default=0), 'mean': round(sum(n) / max(len(n), 1), 1)}
-
-    def __call__(self, examples: Sequence[dict]) -> dict[str, torch.Tensor]:
-        "Collate a batch: items from `tokenize` (only padded here), or raw questions (dicts with context, question, choices, label, optionally `index`), tokenized first."
-        items = self._items(examples)
-        self._check_choices(items)
-        enc = [it['enc'] for it in items]
-        batch = {'choice_mask': torch.arange(self.n_choices)[None] < torch.tensor([[it['n_choices']] for it in items]),
-                 'labels': torch.tensor([it['label'] for it in items]),
-                 'index': torch.tensor([it['index'] for it in items])}
-        if self.scorer == 'head': batch.update(self._head_tensors(enc))
-        else:
-            batch.update(self._prompted(enc, 'query' if self.scorer == 'similarity' else 'context'))
-            batch.update(self._option_tensors([e['options'] for e in enc]))
-            if self.scorer == 'similarity': batch['option_keys'] = self._option_keys([e['options'] for e in enc])
-            if self.scorer == 'likelihood':
-                batch['option_chars'] = torch.tensor([e['option_chars'] + [1] * (self.n_choices - len(e['option_chars'])) for e in enc],
-                                                     dtype=torch.float)
-        return batch
-
-    def _prompted(self, enc: list[dict], name: str) -> dict:
-        "`lead · prefix slots · first · suffix slots · trail` per question: ids `(B, T)`, mask, slots, text mask and length."
-        P, S, pad = self.prefix_len, self.suffix_len, self.tokenizer.pad_token_id
-        seqs = [(e['lead'], e['first'], e['trail']) for e in enc]
-        T = max(len(a) + P + len(b) + S + len(c) for a, b, c in seqs)
-        ids = torch.full((len(enc), T), pad, dtype=torch.long)
-        mask, text, slots = (torch.zeros((len(enc), T), dtype=torch.long) for _ in range(3))
-        slots -= 1
-        lengths = []
-        for i, (a, b, c) in enumerate(seqs):
-            la, n = len(a), len(a) + P + len(b) + S + len(c)
-            ids[i, :n] = torch.tensor(a + [pad] * P + b + [pad] * S + c)
-            mask[i, :n] = 1; text[i, :n] = 1
-            slots[i, la:la + P] = torch.arange(P); slots[i, la + P + len(b):la + P + len(b) + S] = torch.arange(P, P + S)
-            text[i, la:la + P] = 0; text[i, la + P + len(b):la + P + len(b) + S] = 0
-            lengths.append(n)
-        return {f'{name}_ids': ids, f'{name}_mask': mask, f'{name}_slots': slots, f'{name}_text_mask': text,
-                f'{name}_len': torch.tensor(lengths)}
-
-    def _option_keys(self, options: list[list[list[int]]]) -> tuple[bytes, ...]:
-        "One host-side key per option slot (its token ids as bytes; an absent option is one padding token), in `(B·C)` order: the similarity scorer's cache finds options without reading ids back from the device."
-        pad = [self.tokenizer.pad_token_id]
-        return tuple(np.asarray(o, dtype=np.int64).tobytes() for opts in options for o in [*opts, *[pad] * (self.n_choices - len(opts))])
-
-    def _option_tensors(self, options: list[list[list[int]]]) -> dict:
-        "Each option's ids, unprompted: `(B, C, T_o)`; absent options are one padding token."
-        B, C, pad = len(options), self.n_choices, self.tokenizer.pad_token_id
-        T = max(len(o) for opts in options for o in opts)
-        ids = torch.full((B, C, T), pad, dtype=torch.long)
-        mask = torch.zeros((B, C, T), dtype=torch.long)
-        for b, opts in enumerate(options):
-            for c, o in enumerate(opts): ids[b, c, :len(o)] = torch.tensor(o); mask[b, c, :len(o)] = 1
-            mask[b, len(opts):, 0] = 1
-        return {'option_ids': ids, 'option_mask': mask}
-
-    def _head_tensors(self, enc: list[dict]) -> dict:
-        "Today's layout for the `head` scorer: one `(prefix · text · suffix)` sequence per option, `(B, C, T)`."
-        B, C, P, S = len(enc), self.n_choices, self.prefix_len, self.suffix_len
-        T = P + S + max(len(r) for e in enc for r in e['rows'])
-        pad = self.tokenizer.pad_token_id
-        ids = torch.full((B, C, T), pad, dtype=torch.long)
-        mask = torch.zeros((B, C, T), dtype=torch.long)
-        slots = torch.full((B, C, T), -1, dtype=torch.long)
-        pool, text_end = (torch.zeros((B, C), dtype=torch.long) for _ in range(2))
-        for b, e in enumerate(enc):
-            for c, r in enumerate(e['rows']):
-                n = len(r)
-                ids[b, c, P:P + n] = torch.tensor(r)
-                mask[b, c, :P + n + S] = 1
-                slots[b, c, :P] = torch.arange(P)
-                slots[b, c, P + n:P + n + S] = torch.arange(P, P + S)
-                pool[b, c] = P if self.kind == 'encoder' else P + n + S - 1
-                text_end[b, c] = P + n
-            mask[b, len(e['rows']):, 0] = 1  # absent options: one harmless token, masked out of the scores
-        return dict(input_ids=ids, attention_mask=mask, prompt_slots=slots, pool_index=pool, text_end=text_end)
+def scorer_class(name: str) -> type:
+    "The registered scorer class `name`: what a run asks of its scorer (`lm_head`, `new_head`, `run_options`)."
+    return SCORERS.lookup(name)
 
 # %% ../nbs/03a_scoring.ipynb #p001
 PRECISIONS = ('fp32', 'tf32', 'bf16')
@@ -292,7 +102,7 @@ def fp32(x: torch.Tensor) -> contextlib.AbstractContextManager:
     "A block in which autocast is off on `x`'s device: where scores, log-probabilities and the loss are computed."
     return torch.autocast(x.device.type, enabled=False)
 
-# %% ../nbs/03a_scoring.ipynb #c018
+# %% ../nbs/03a_scoring.ipynb #c018a
 def cache_kwarg(module: nn.Module) -> str:
     "The keyword under which `module.forward` takes a key/value cache (`cache` in transformers 5, `past_key_values` before)."
     return 'cache' if 'cache' in inspect.signature(module.forward).parameters else 'past_key_values'
@@ -308,9 +118,13 @@ def _peft_prompt_kind(model: nn.Module) -> str:
     if cfg is None or not cfg.is_prompt_learning: return ''
     return 'kv' if cfg.peft_type.value == 'PREFIX_TUNING' else 'embeds'
 
+# %% ../nbs/03a_scoring.ipynb #c018b
 class MCQScorer(nn.Module):
     "Base of the scorers: runs the (possibly PEFT-wrapped) backbone with its prompts; `forward(batch)` gives `(B, C)` scores."
     name, needs = '', ''
+    lm_head = False    # whether the backbone must be loaded with its language-model head
+    new_head = False   # whether the scorer adds a head of its own that must train before its scores mean anything
+
     def __init__(self, backbone: nn.Module, kind: str, hidden_size: int, prompt: nn.Module | None = None, dropout: float = 0.1):
         super().__init__()
         self.backbone, self.kind, self.prompt = backbone, kind, prompt
@@ -319,6 +133,16 @@ class MCQScorer(nn.Module):
 
     @classmethod
     def supports(cls, spec: BackboneSpec) -> bool: return True
+
+    @classmethod
+    def defaults(cls, spec: BackboneSpec) -> dict:
+        "Options the backbone decides (`similarity`: its pooling); none by default."
+        return {}
+
+    @classmethod
+    def run_options(cls, cfg) -> dict:
+        "The scorer's options taken from a run config (`likelihood`: its normalisation); none by default."
+        return {}
 
     @property
     def model(self) -> nn.Module:
@@ -340,49 +164,76 @@ class MCQScorer(nn.Module):
     def prime(self, batch: dict) -> None:
         "Fill what the scorer caches from `batch`, exactly as scoring it would (a resumed run replays this): nothing by default."
 
-    def embed(self, ids: torch.Tensor, slots: torch.Tensor | None = None) -> torch.Tensor:
-        "Token embeddings `(N, T, H)` with the prompt vectors written into their slots."
-        emb = self.model.get_input_embeddings()(ids)
-        if self.prompt is not None and slots is not None:   # no test of `slots` first: reading it back would stall the GPU
-            vectors = self.prompt()                                   # (L_p + L_s, H)
-            emb = torch.where((slots >= 0)[..., None], vectors[slots.clamp(min=0)].to(emb.dtype), emb)
-        return emb
-
-    def run(self, emb: torch.Tensor, mask: torch.Tensor, use_cache: bool = False):
-        "The trunk on `emb` `(N, T, H)` after the method's virtual tokens; hidden states of the T positions, and the cache."
-        N, V = emb.shape[0], self.virtual_tokens
-        kw = {}
-        if self.virtual:
-            mask = torch.cat([mask.new_ones(N, V), mask], 1)
-            prompts = self.backbone.get_prompt(batch_size=N)
-            if self.virtual == 'kv': kw[cache_kwarg(self.trunk)] = prompts
-            else: emb = torch.cat([prompts.to(emb.dtype), emb], 1)
-        if use_cache: kw['use_cache'] = True
-        out = self.trunk(inputs_embeds=emb, attention_mask=mask, **kw)
-        hidden = out.last_hidden_state
-        if self.virtual == 'embeds': hidden = hidden[:, V:]
-        return hidden, (output_cache(out) if use_cache else None), mask
-
-    def masked(self, scores: torch.Tensor, batch: dict) -> torch.Tensor:
-        return scores.masked_fill(~batch['choice_mask'], torch.finfo(scores.dtype).min)
-
 def mcq_loss(scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     "Cross-entropy across the options of each question."
     with fp32(scores): return F.cross_entropy(scores.float(), labels)
 
+# %% ../nbs/03a_scoring.ipynb #c018d
+@patch
+def embed(self: MCQScorer, ids: torch.Tensor, slots: torch.Tensor | None = None) -> torch.Tensor:
+    "Token embeddings `(N, T, H)` with the prompt vectors written into their slots."
+    emb = self.model.get_input_embeddings()(ids)
+    if self.prompt is not None and slots is not None:   # no test of `slots` first: reading it back would stall the GPU
+        vectors = self.prompt()                                   # (L_p + L_s, H)
+        emb = torch.where((slots >= 0)[..., None], vectors[slots.clamp(min=0)].to(emb.dtype), emb)
+    return emb
+
+@patch
+def run(self: MCQScorer, emb: torch.Tensor, mask: torch.Tensor, use_cache: bool = False):
+    "The trunk on `emb` `(N, T, H)` after the method's virtual tokens; hidden states of the T positions, and the cache."
+    N, V = emb.shape[0], self.virtual_tokens
+    kw = {}
+    if self.virtual:
+        mask = torch.cat([mask.new_ones(N, V), mask], 1)
+        prompts = self.backbone.get_prompt(batch_size=N)
+        if self.virtual == 'kv': kw[cache_kwarg(self.trunk)] = prompts
+        else: emb = torch.cat([prompts.to(emb.dtype), emb], 1)
+    if use_cache: kw['use_cache'] = True
+    out = self.trunk(inputs_embeds=emb, attention_mask=mask, **kw)
+    hidden = out.last_hidden_state
+    if self.virtual == 'embeds': hidden = hidden[:, V:]
+    return hidden, (output_cache(out) if use_cache else None), mask
+
+@patch
+def masked(self: MCQScorer, scores: torch.Tensor, batch: dict) -> torch.Tensor:
+    return scores.masked_fill(~batch['choice_mask'], torch.finfo(scores.dtype).min)
+
+# %% ../nbs/03a_scoring.ipynb #c018c
+@patch(cls_method=True)
+def first_text(cls: MCQScorer, c: 'MCQCollator', ex: dict) -> str:
+    "The first segment: context and question, plain for an encoder (its separator tokens mark them), with `Question:` for a decoder."
+    ctx, q = c.question(ex)
+    if c.kind == 'encoder': return f"{ctx}\n{q}" if ctx else q
+    return f"{ctx}\nQuestion: {q}" if ctx else f"Question: {q}"
+
+@patch(cls_method=True)
+def option_texts(cls: MCQScorer, c: 'MCQCollator', ex: dict) -> list[str]:
+    "Each option's text, as it is tokenized."
+    return [str(x) for x in ex['choices']]
+
+@patch(cls_method=True)
+def layout(cls: MCQScorer, c: 'MCQCollator', ex: dict, first: list[int], options: list[list[int]]) -> dict:
+    "One question's ids, fitted: a dict with `cut` (whether text was lost) and `positions` (the longest sequence it needs, prompts included)."
+    raise NotImplementedError(f"scorer {cls.name!r} has no input layout")
+
+@patch(cls_method=True)
+def collate(cls: MCQScorer, c: 'MCQCollator', enc: list[dict]) -> dict[str, torch.Tensor]:
+    "A batch of `layout` results padded into the tensors `forward` reads."
+    raise NotImplementedError(f"scorer {cls.name!r} has no collation")
+
 # %% ../nbs/03a_scoring.ipynb #c020
 def make_scorer(name: str, model: nn.Module, spec: BackboneSpec, hidden_size: int, prompt: nn.Module | None = None,
                 dropout: float = 0.1, **options) -> MCQScorer:
-    "The scorer `name` on `model` (a backbone, possibly PEFT-wrapped), with an optional slot `prompt` module."
-    if name not in SCORERS: raise unknown_name('scorer', name, SCORERS)
-    if name == 'similarity': options.setdefault('pooling', sentence_pooling(spec))
-    return SCORERS[name](model, spec.kind, hidden_size, prompt=prompt, dropout=dropout, **options)
+    "The scorer `name` on `model` (a backbone, possibly PEFT-wrapped), with an optional slot `prompt` module; options the backbone decides (`defaults`) unless given."
+    cls = SCORERS.lookup(name)
+    return cls(model, spec.kind, hidden_size, prompt=prompt, dropout=dropout, **{**cls.defaults(spec), **options})
 
 # %% ../nbs/03a_scoring.ipynb #c022
 @register_scorer
 class HeadScorer(MCQScorer):
     "The paper's scorer: a new linear head on one pooled token ([CLS] for encoders, the last token for decoders)."
     name, needs = 'head', 'any backbone'
+    new_head = True
     def __init__(self, backbone, kind, hidden_size, prompt=None, dropout=0.1):
         super().__init__(backbone, kind, hidden_size, prompt, dropout)
         self.dropout = nn.Dropout(dropout)
@@ -403,6 +254,186 @@ class HeadScorer(MCQScorer):
     def forward(self, batch: dict) -> torch.Tensor:
         pooled = self.pooled(batch)
         with fp32(pooled): return self.masked(self.head(self.dropout(pooled.float())).squeeze(-1), batch)
+
+# %% ../nbs/03a_scoring.ipynb #c011
+class Encoded(dict):
+    "One question as `MCQCollator.tokenize` leaves it: `enc` (its fitted token ids), `n_choices`, `label`, `index`, `id`."
+
+@dataclass
+class MCQCollator:
+    "Turn MCQ examples into the tensors of one scorer: each question whole, with its prompt slots."
+    tokenizer: Any
+    kind: str
+    scorer: str = 'head'
+    max_len: int = 256
+    n_choices: int = 4
+    prefix_len: int = 0       # input-layer prompt slots before the text
+    suffix_len: int = 0       # ... and after it
+    virtual_tokens: int = 0   # tokens a PEFT prompt method prepends itself (they count against max_len)
+    template: str = ''        # fixed hard-prompt text put before the question (head-only baseline)
+    min_text_len: int = 8
+    answer_cue: str = '\nAnswer:'
+
+    def __post_init__(self):
+        self.rule = SCORERS.lookup(self.scorer)   # the scorer class: its layout and collation
+        if self.text_budget < self.min_text_len:
+            raise ConfigError(f"max_len={self.max_len} leaves {self.text_budget} tokens for the input after "
+                              f"prefix_len={self.prefix_len}, suffix_len={self.suffix_len}, virtual_tokens={self.virtual_tokens}; "
+                              f"need at least {self.min_text_len}: lower the prompt lengths or the suffix ratio, or raise max_len")
+        self.single, self.pair = self._around('a'), self._around('a', 'b')
+        self.cue = self.ids(self.answer_cue)
+
+    def _around(self, *texts) -> list[list[int]]:
+        "The special tokens the tokenizer puts before, between and after the plain ids of `texts`."
+        full, parts = self.tokenizer(*texts)['input_ids'], [self.ids(t) for t in texts]
+        out, i = [], 0
+        for p in parts:
+            j = next(k for k in range(i, len(full)) if full[k:k + len(p)] == p)
+            out.append(full[i:j]); i = j + len(p)
+        return out + [full[i:]]
+
+    @property
+    def text_budget(self) -> int: return self.max_len - self.prefix_len - self.suffix_len - self.virtual_tokens
+
+    def ids(self, text: str) -> list[int]: return self.tokenizer(text, add_special_tokens=False)['input_ids']
+
+    def question(self, ex: dict) -> tuple[str, str]:
+        "The context (maybe empty) and the question, the hard-prompt template put before it."
+        q = f"{self.template} {ex['question']}".strip() if self.template else ex['question']
+        return (ex.get('context') or '').strip(), q
+
+    def fit(self, first: list[int], options: list[list[int]], room: int) -> tuple[list[int], list[list[int]]]:
+        "Cut the first segment from its start, once per question, to what its longest option leaves of `room`."
+        longest = max(len(o) for o in options)
+        if room - longest < self.min_text_len:   # options alone too long: cut them from their end
+            cap = max(1, room - self.min_text_len)
+            options, longest = [o[:cap] for o in options], min(longest, cap)
+        keep = room - longest
+        return first[-keep:] if len(first) > keep else first, options
+
+    def encode(self, ex: dict) -> dict:
+        "Token ids of one question for this scorer, truncated once for all its options; `cut` says whether any text was lost."
+        return self.rule.layout(self, ex, self.ids(self.rule.first_text(self, ex)), [self.ids(t) for t in self.rule.option_texts(self, ex)])
+
+# %% ../nbs/03a_scoring.ipynb #c022b
+@patch(cls_method=True)
+def option_texts(cls: HeadScorer, c: MCQCollator, ex: dict) -> list[str]:
+    "An encoder pairs the option with the question; a decoder reads it after the answer cue."
+    return [f"{c.answer_cue} {x}" if c.kind == 'decoder' else str(x) for x in ex['choices']]
+
+@patch(cls_method=True)
+def layout(cls: HeadScorer, c: MCQCollator, ex: dict, first: list[int], options: list[list[int]]) -> dict:
+    "One row per option: `lead · first · mid · option · trail` (an encoder's pair tokens; a decoder's own start and end)."
+    whole = len(first) + sum(map(len, options))
+    lead, mid, trail = c.pair if c.kind == 'encoder' else (c.single[0], [], c.single[1])
+    first, options = c.fit(first, options, c.text_budget - len(lead) - len(mid) - len(trail))
+    return {'rows': [lead + first + mid + o + trail for o in options], 'cut': len(first) + sum(map(len, options)) < whole,
+            'positions': c.virtual_tokens + c.prefix_len + c.suffix_len + len(lead) + len(first) + len(mid) + max(map(len, options)) + len(trail)}
+
+@patch(cls_method=True)
+def collate(cls: HeadScorer, c: MCQCollator, enc: list[dict]) -> dict[str, torch.Tensor]:
+    "One `(prefix · text · suffix)` sequence per option, `(B, C, T)`; `pool_index`: `[CLS]` for an encoder, the last position for a decoder."
+    B, C, P, S = len(enc), c.n_choices, c.prefix_len, c.suffix_len
+    T = P + S + max(len(r) for e in enc for r in e['rows'])
+    ids = torch.full((B, C, T), c.tokenizer.pad_token_id, dtype=torch.long)
+    mask = torch.zeros((B, C, T), dtype=torch.long)
+    slots = torch.full((B, C, T), -1, dtype=torch.long)
+    pool, text_end = (torch.zeros((B, C), dtype=torch.long) for _ in range(2))
+    for b, e in enumerate(enc):
+        for k, r in enumerate(e['rows']):
+            n = len(r)
+            ids[b, k, P:P + n] = torch.tensor(r)
+            mask[b, k, :P + n + S] = 1
+            slots[b, k, :P] = torch.arange(P)
+            slots[b, k, P + n:P + n + S] = torch.arange(P, P + S)
+            pool[b, k] = P if c.kind == 'encoder' else P + n + S - 1
+            text_end[b, k] = P + n
+        mask[b, len(e['rows']):, 0] = 1  # absent options: one harmless token, masked out of the scores
+    return dict(input_ids=ids, attention_mask=mask, prompt_slots=slots, pool_index=pool, text_end=text_end)
+
+# %% ../nbs/03a_scoring.ipynb #c011b
+def _batch_ids(tokenizer, texts: list[str]) -> list[list[int]]:
+    return tokenizer(texts, add_special_tokens=False)['input_ids'] if texts else []
+
+@patch
+def check_choices(self: MCQCollator, items: Sequence[dict]) -> None:
+    "Every question has at most `n_choices` options; else an error naming the first that has more."
+    for it in items:
+        if it['n_choices'] > self.n_choices:
+            raise ConfigError(f"question {it['id']!r} has {it['n_choices']} choices but n_choices={self.n_choices}")
+
+@patch
+def tokenize(self: MCQCollator, examples: Sequence[dict]) -> list[Encoded]:
+    "Each question of `examples` tokenized and fitted once (one tokenizer call for all first segments, one for all options): what `__call__` then only pads."
+    examples = list(examples)
+    firsts = _batch_ids(self.tokenizer, [self.rule.first_text(self, ex) for ex in examples])
+    texts = [self.rule.option_texts(self, ex) for ex in examples]
+    flat, k, items = _batch_ids(self.tokenizer, [t for ts in texts for t in ts]), 0, []
+    for i, (ex, ts) in enumerate(zip(examples, texts)):
+        items.append(Encoded(enc=self.rule.layout(self, ex, firsts[i], flat[k:k + len(ts)]), n_choices=len(ex['choices']), id=ex.get('id'),
+                             label=int(ex['label']) if ex.get('label') is not None else -100, index=int(ex.get('index', i))))
+        k += len(ts)
+    self.check_choices(items)
+    return items
+
+@patch
+def items(self: MCQCollator, examples: Sequence[dict]) -> list[Encoded]:
+    "Pre-encoded items as they are; raw questions tokenized now."
+    examples = list(examples)
+    return examples if examples and isinstance(examples[0], Encoded) else self.tokenize(examples)
+
+@patch
+def length_report(self: MCQCollator, examples: Sequence[dict]) -> dict:
+    "How `examples` (questions, or items from `tokenize`) fit `max_len`: the budget, the longest and mean number of positions used (prompts included), and how many questions lost text."
+    enc = [it['enc'] for it in self.items(examples)]
+    n = [e['positions'] for e in enc]
+    if n and max(n) > self.max_len: raise AssertionError(f'a sequence of {max(n)} positions exceeds max_len={self.max_len}')
+    return {'max_len': self.max_len, 'virtual_tokens': self.virtual_tokens, 'prompt_slots': self.prefix_len + self.suffix_len,
+            'text_budget': self.text_budget, 'questions': len(n), 'truncated': sum(e['cut'] for e in enc),
+            'longest': max(n, default=0), 'mean': round(sum(n) / max(len(n), 1), 1)}
+
+@patch
+def __call__(self: MCQCollator, examples: Sequence[dict]) -> dict[str, torch.Tensor]:
+    "Collate a batch: items from `tokenize` (only padded here), or raw questions (dicts with context, question, choices, label, optionally `index`), tokenized first."
+    items = self.items(examples)
+    self.check_choices(items)
+    batch = {'choice_mask': torch.arange(self.n_choices)[None] < torch.tensor([[it['n_choices']] for it in items]),
+             'labels': torch.tensor([it['label'] for it in items]),
+             'index': torch.tensor([it['index'] for it in items])}
+    return {**batch, **self.rule.collate(self, [it['enc'] for it in items])}
+
+# %% ../nbs/03a_scoring.ipynb #c011c
+@patch
+def prompted(self: MCQCollator, enc: list[dict], name: str) -> dict:
+    "`lead · prefix slots · first · suffix slots · trail` per question: ids `(B, T)`, mask, slots, text mask and length, named `{name}_…`."
+    P, S, pad = self.prefix_len, self.suffix_len, self.tokenizer.pad_token_id
+    seqs = [(e['lead'], e['first'], e['trail']) for e in enc]
+    T = max(len(a) + P + len(b) + S + len(c) for a, b, c in seqs)
+    ids = torch.full((len(enc), T), pad, dtype=torch.long)
+    mask, text, slots = (torch.zeros((len(enc), T), dtype=torch.long) for _ in range(3))
+    slots -= 1
+    lengths = []
+    for i, (a, b, c) in enumerate(seqs):
+        la, n = len(a), len(a) + P + len(b) + S + len(c)
+        ids[i, :n] = torch.tensor(a + [pad] * P + b + [pad] * S + c)
+        mask[i, :n] = 1; text[i, :n] = 1
+        slots[i, la:la + P] = torch.arange(P); slots[i, la + P + len(b):la + P + len(b) + S] = torch.arange(P, P + S)
+        text[i, la:la + P] = 0; text[i, la + P + len(b):la + P + len(b) + S] = 0
+        lengths.append(n)
+    return {f'{name}_ids': ids, f'{name}_mask': mask, f'{name}_slots': slots, f'{name}_text_mask': text,
+            f'{name}_len': torch.tensor(lengths)}
+
+@patch
+def option_tensors(self: MCQCollator, options: list[list[list[int]]]) -> dict:
+    "Each option's ids, unprompted: `(B, C, T_o)`; absent options are one padding token."
+    B, C, pad = len(options), self.n_choices, self.tokenizer.pad_token_id
+    T = max(len(o) for opts in options for o in opts)
+    ids = torch.full((B, C, T), pad, dtype=torch.long)
+    mask = torch.zeros((B, C, T), dtype=torch.long)
+    for b, opts in enumerate(options):
+        for c, o in enumerate(opts): ids[b, c, :len(o)] = torch.tensor(o); mask[b, c, :len(o)] = 1
+        mask[b, len(opts):, 0] = 1
+    return {'option_ids': ids, 'option_mask': mask}
 
 # %% ../nbs/03a_scoring.ipynb #c026
 def pool_hidden(hidden: torch.Tensor, mask: torch.Tensor, mode: str) -> torch.Tensor:
@@ -429,6 +460,9 @@ class SimilarityScorer(MCQScorer):
     @classmethod
     def supports(cls, spec): return sentence_pooling(spec) is not None
 
+    @classmethod
+    def defaults(cls, spec): return {'pooling': sentence_pooling(spec)}   # the backbone's own sentence-transformers pooling
+
     def own_parameters(self): return [self.log_scale]
 
     caches = True
@@ -443,48 +477,78 @@ class SimilarityScorer(MCQScorer):
         if self._frozen is None: self._frozen = not any(p.requires_grad for p in self.model.parameters())
         return self._frozen
 
-    def query_vectors(self, batch: dict) -> torch.Tensor:
-        "The prompted query, pooled over its own tokens (prompt slots and virtual tokens excluded), L2-normalised: `(B, H)`."
-        hidden, _, _ = self.run(self.embed(batch['query_ids'], batch['query_slots']), batch['query_mask'])
-        return F.normalize(pool_hidden(hidden, batch['query_text_mask'], self.pooling), dim=-1)
+# %% ../nbs/03a_scoring.ipynb #c026b
+@patch(cls_method=True)
+def layout(cls: SimilarityScorer, c: MCQCollator, ex: dict, first: list[int], options: list[list[int]]) -> dict:
+    "The query `lead · first · trail` gets the whole budget (options are encoded apart); each option is `lead · option · trail`."
+    whole = len(first) + sum(map(len, options))
+    lead, trail = c.single
+    keep = c.text_budget - len(lead) - len(trail)
+    room = c.max_len - len(lead) - len(trail)
+    first, options = first[-keep:], [o[:room] for o in options]
+    query = c.virtual_tokens + len(lead) + c.prefix_len + len(first) + c.suffix_len + len(trail)
+    return {'lead': lead, 'first': first, 'trail': trail, 'options': [lead + o + trail for o in options],
+            'cut': len(first) + sum(map(len, options)) < whole, 'positions': max(query, len(lead) + max(map(len, options)) + len(trail))}
 
-    def _encode_options(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        hidden = self.model(input_ids=ids, attention_mask=mask).last_hidden_state
-        return F.normalize(pool_hidden(hidden, mask, self.pooling), dim=-1)
+def _option_keys(c: MCQCollator, options: list[list[list[int]]]) -> tuple[bytes, ...]:
+    "One host-side key per option slot (its token ids as bytes; an absent option is one padding token), in `(B·C)` order: the cache finds options without reading ids back from the device."
+    pad = [c.tokenizer.pad_token_id]
+    return tuple(np.asarray(o, dtype=np.int64).tobytes() for opts in options for o in [*opts, *[pad] * (c.n_choices - len(opts))])
 
-    def option_vectors(self, batch: dict) -> torch.Tensor:
-        "Each option encoded by the backbone alone, L2-normalised: `(B, C, H)`; cached and without gradient when the backbone is frozen."
-        ids, mask = batch['option_ids'], batch['option_mask']
-        B, C, T = ids.shape
-        flat_ids, flat_mask = ids.flatten(0, 1), mask.flatten(0, 1)
-        if not self.frozen: return self._encode_options(flat_ids, flat_mask).view(B, C, -1)
-        keys = batch['option_keys']
-        # the collator's host-side keys: nothing is read back from the device. The new options are encoded in chunks, shortest
-        # first, in the order of a set of int tuples (which fixes how they are padded, hence their last bits, on every machine)
-        todo = sorted({tuple(np.frombuffer(k, dtype=np.int64).tolist()) for k in keys if k not in self._options}, key=len)
-        if todo:
-            was_training = self.model.training
-            self.model.eval()   # constants: computed once, without dropout
-            with torch.no_grad():
-                for i in range(0, len(todo), 64):
-                    chunk = todo[i:i + 64]; L = max(len(k) for k in chunk)
-                    t_ids = torch.zeros((len(chunk), L), dtype=torch.long); t_mask = torch.zeros_like(t_ids)
-                    for j, k in enumerate(chunk): t_ids[j, :len(k)] = torch.tensor(k); t_mask[j, :len(k)] = 1
-                    vectors = self._encode_options(t_ids.to(ids.device), t_mask.to(ids.device))
-                    self._options.update((np.asarray(k, dtype=np.int64).tobytes(), v) for k, v in zip(chunk, vectors))
-            self.model.train(was_training)
-        return torch.stack([self._options[k] for k in keys]).view(B, C, -1)
+@patch(cls_method=True)
+def collate(cls: SimilarityScorer, c: MCQCollator, enc: list[dict]) -> dict:
+    "The prompted query `(B, T_q)`, the options alone `(B, C, T_o)`, and the options' host-side cache keys."
+    options = [e['options'] for e in enc]
+    return {**c.prompted(enc, 'query'), **c.option_tensors(options), 'option_keys': _option_keys(c, options)}
 
-    def forward(self, batch: dict) -> torch.Tensor:
-        query, options = self.query_vectors(batch), self.option_vectors(batch)
-        with fp32(query): cos = torch.einsum('bh,bch->bc', query.float(), options.float())
-        return self.masked(cos * self.log_scale.exp(), batch)
+# %% ../nbs/03a_scoring.ipynb #c026c
+@patch
+def query_vectors(self: SimilarityScorer, batch: dict) -> torch.Tensor:
+    "The prompted query, pooled over its own tokens (prompt slots and virtual tokens excluded), L2-normalised: `(B, H)`."
+    hidden, _, _ = self.run(self.embed(batch['query_ids'], batch['query_slots']), batch['query_mask'])
+    return F.normalize(pool_hidden(hidden, batch['query_text_mask'], self.pooling), dim=-1)
+
+@patch
+def _encode_options(self: SimilarityScorer, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    hidden = self.model(input_ids=ids, attention_mask=mask).last_hidden_state
+    return F.normalize(pool_hidden(hidden, mask, self.pooling), dim=-1)
+
+@patch
+def option_vectors(self: SimilarityScorer, batch: dict) -> torch.Tensor:
+    "Each option encoded by the backbone alone, L2-normalised: `(B, C, H)`; cached and without gradient when the backbone is frozen."
+    ids, mask = batch['option_ids'], batch['option_mask']
+    B, C, T = ids.shape
+    flat_ids, flat_mask = ids.flatten(0, 1), mask.flatten(0, 1)
+    if not self.frozen: return self._encode_options(flat_ids, flat_mask).view(B, C, -1)
+    keys = batch['option_keys']
+    # the collator's host-side keys: nothing is read back from the device. The new options are encoded in chunks, shortest
+    # first, in the order of a set of int tuples (which fixes how they are padded, hence their last bits, on every machine)
+    todo = sorted({tuple(np.frombuffer(k, dtype=np.int64).tolist()) for k in keys if k not in self._options}, key=len)
+    if todo:
+        was_training = self.model.training
+        self.model.eval()   # constants: computed once, without dropout
+        with torch.no_grad():
+            for i in range(0, len(todo), 64):
+                chunk = todo[i:i + 64]; L = max(len(k) for k in chunk)
+                t_ids = torch.zeros((len(chunk), L), dtype=torch.long); t_mask = torch.zeros_like(t_ids)
+                for j, k in enumerate(chunk): t_ids[j, :len(k)] = torch.tensor(k); t_mask[j, :len(k)] = 1
+                vectors = self._encode_options(t_ids.to(ids.device), t_mask.to(ids.device))
+                self._options.update((np.asarray(k, dtype=np.int64).tobytes(), v) for k, v in zip(chunk, vectors))
+        self.model.train(was_training)
+    return torch.stack([self._options[k] for k in keys]).view(B, C, -1)
+
+@patch
+def forward(self: SimilarityScorer, batch: dict) -> torch.Tensor:
+    query, options = self.query_vectors(batch), self.option_vectors(batch)
+    with fp32(query): cos = torch.einsum('bh,bch->bc', query.float(), options.float())
+    return self.masked(cos * self.log_scale.exp(), batch)
 
 # %% ../nbs/03a_scoring.ipynb #c032
 @register_scorer
 class LikelihoodScorer(MCQScorer):
     "Log-probability of each option's tokens after the prompted context, per token or per character, × a learned temperature."
     name, needs = 'likelihood', 'a decoder with a language-model head'
+    lm_head = True
     def __init__(self, backbone, kind, hidden_size, prompt=None, dropout=0.1, norm: str = 'token', shared_context: bool = True):
         super().__init__(backbone, kind, hidden_size, prompt, dropout)
         if norm not in ('token', 'char'): raise unknown_name('likelihood normalisation', norm, ('token', 'char'))
@@ -494,54 +558,92 @@ class LikelihoodScorer(MCQScorer):
     @classmethod
     def supports(cls, spec): return spec.kind == 'decoder'
 
+    @classmethod
+    def run_options(cls, cfg): return {'norm': cfg.likelihood_norm}
+
     def own_parameters(self): return [self.log_scale]
 
-    def _logp(self, hidden: torch.Tensor) -> torch.Tensor:
-        "Next-token log-probabilities, the LM head included, in fp32 (bf16 logits would keep ~3 significant digits)."
-        with fp32(hidden): return self.model.get_output_embeddings()(hidden.float()).float().log_softmax(-1)
+# %% ../nbs/03a_scoring.ipynb #c032b
+@patch(cls_method=True)
+def first_text(cls: LikelihoodScorer, c: MCQCollator, ex: dict) -> str:
+    "The context the options continue: `context\nQuestion: question` (the answer cue follows the suffix)."
+    ctx, q = c.question(ex)
+    return f"{ctx}\nQuestion: {q}" if ctx else f"Question: {q}"
 
-    def option_logprobs(self, batch: dict) -> torch.Tensor:
-        "Summed log-probability of each option's tokens: `(B, C)`."
-        return (self._shared if self.shared_context else self._per_option)(batch)
+@patch(cls_method=True)
+def option_texts(cls: LikelihoodScorer, c: MCQCollator, ex: dict) -> list[str]:
+    "Each option as the continuation the model must write: a space, then the text."
+    return [f" {x}" for x in ex['choices']]
 
-    def _shared(self, batch: dict) -> torch.Tensor:
-        "The context once per question; its key/value cache, expanded over the options, feeds each option's tokens."
-        ids, mask, lengths = batch['option_ids'], batch['option_mask'], batch['context_len']
-        B, C, T = ids.shape
-        hidden, cache, ctx_mask = self.run(self.embed(batch['context_ids'], batch['context_slots']), batch['context_mask'], use_cache=True)
-        first = self._logp(hidden[torch.arange(B), lengths - 1])                    # (B, V): the next token after the context
-        cache.batch_repeat_interleave(C)
-        flat, flat_mask = ids.flatten(0, 1), mask.flatten(0, 1)
-        start = (self.virtual_tokens + lengths).repeat_interleave(C)[:, None]
-        out = self.trunk(input_ids=flat, attention_mask=torch.cat([ctx_mask.repeat_interleave(C, 0), flat_mask], 1),
-                         position_ids=start + torch.arange(T, device=ids.device), **{cache_kwarg(self.trunk): cache})
-        logp = self._logp(out.last_hidden_state[:, :-1])                            # (B·C, T-1, V)
-        token = torch.cat([first.repeat_interleave(C, 0).gather(-1, flat[:, :1]),
-                           logp.gather(-1, flat[:, 1:, None]).squeeze(-1)], 1)       # log p(option token t | context, < t)
-        return (token * flat_mask).sum(-1).view(B, C)
+@patch(cls_method=True)
+def layout(cls: LikelihoodScorer, c: MCQCollator, ex: dict, first: list[int], options: list[list[int]]) -> dict:
+    "The context `lead · first · cue`, cut once to what the longest option leaves; the options' ids and character lengths."
+    whole = len(first) + sum(map(len, options))
+    lead, _ = c.single
+    first, options = c.fit(first, options, c.text_budget - len(lead) - len(c.cue))
+    return {'lead': lead, 'first': first, 'trail': c.cue, 'options': options,
+            'option_chars': [len(f" {x}") for x in ex['choices']], 'cut': len(first) + sum(map(len, options)) < whole,
+            'positions': c.virtual_tokens + len(lead) + c.prefix_len + len(first) + c.suffix_len + len(c.cue) + max(map(len, options))}
 
-    def _per_option(self, batch: dict) -> torch.Tensor:
-        "Reference: one contiguous sequence `context · option` per option."
-        ids, mask, lengths = batch['option_ids'], batch['option_mask'], batch['context_len']
-        B, C, T = ids.shape
-        ctx = self.embed(batch['context_ids'], batch['context_slots'])
-        opt = self.model.get_input_embeddings()(ids)
-        n_opt = mask.sum(-1)
-        L = int((lengths[:, None] + n_opt).max())
-        emb = ctx.new_zeros(B * C, L, ctx.shape[-1]); seq_mask = torch.zeros(B * C, L, dtype=torch.long, device=ids.device)
-        targets = torch.zeros(B * C, L, dtype=torch.long, device=ids.device); is_opt = torch.zeros(B * C, L, dtype=torch.bool, device=ids.device)
-        for b in range(B):
-            n = int(lengths[b])
-            for c in range(C):
-                i, m = b * C + c, int(n_opt[b, c])
-                emb[i] = torch.cat([ctx[b, :n], opt[b, c, :m], ctx.new_zeros(L - n - m, ctx.shape[-1])])
-                seq_mask[i, :n + m] = 1
-                targets[i, n - 1:n + m - 1] = ids[b, c, :m]; is_opt[i, n - 1:n + m - 1] = True
-        hidden, _, _ = self.run(emb, seq_mask)
-        token = self._logp(hidden).gather(-1, targets[..., None]).squeeze(-1)
-        return (token * is_opt).sum(-1).view(B, C)
+@patch(cls_method=True)
+def collate(cls: LikelihoodScorer, c: MCQCollator, enc: list[dict]) -> dict:
+    "The prompted context `(B, T_c)`, the options `(B, C, T_o)`, and each option's characters (for `norm='char'`)."
+    chars = [e['option_chars'] + [1] * (c.n_choices - len(e['option_chars'])) for e in enc]
+    return {**c.prompted(enc, 'context'), **c.option_tensors([e['options'] for e in enc]),
+            'option_chars': torch.tensor(chars, dtype=torch.float)}
 
-    def forward(self, batch: dict) -> torch.Tensor:
-        total = self.option_logprobs(batch).float()
-        per = batch['option_mask'].sum(-1).clamp(min=1) if self.norm == 'token' else batch['option_chars']
-        return self.masked(total / per * self.log_scale.exp(), batch)
+# %% ../nbs/03a_scoring.ipynb #c032c
+@patch
+def _logp(self: LikelihoodScorer, hidden: torch.Tensor) -> torch.Tensor:
+    "Next-token log-probabilities, the LM head included, in fp32 (bf16 logits would keep ~3 significant digits)."
+    with fp32(hidden): return self.model.get_output_embeddings()(hidden.float()).float().log_softmax(-1)
+
+@patch
+def option_logprobs(self: LikelihoodScorer, batch: dict) -> torch.Tensor:
+    "Summed log-probability of each option's tokens: `(B, C)`."
+    return (self._shared if self.shared_context else self._per_option)(batch)
+
+@patch
+def _shared(self: LikelihoodScorer, batch: dict) -> torch.Tensor:
+    "The context once per question; its key/value cache, expanded over the options, feeds each option's tokens."
+    ids, mask, lengths = batch['option_ids'], batch['option_mask'], batch['context_len']
+    B, C, T = ids.shape
+    hidden, cache, ctx_mask = self.run(self.embed(batch['context_ids'], batch['context_slots']), batch['context_mask'], use_cache=True)
+    first = self._logp(hidden[torch.arange(B), lengths - 1])                    # (B, V): the next token after the context
+    cache.batch_repeat_interleave(C)
+    flat, flat_mask = ids.flatten(0, 1), mask.flatten(0, 1)
+    start = (self.virtual_tokens + lengths).repeat_interleave(C)[:, None]
+    out = self.trunk(input_ids=flat, attention_mask=torch.cat([ctx_mask.repeat_interleave(C, 0), flat_mask], 1),
+                     position_ids=start + torch.arange(T, device=ids.device), **{cache_kwarg(self.trunk): cache})
+    logp = self._logp(out.last_hidden_state[:, :-1])                            # (B·C, T-1, V)
+    token = torch.cat([first.repeat_interleave(C, 0).gather(-1, flat[:, :1]),
+                       logp.gather(-1, flat[:, 1:, None]).squeeze(-1)], 1)       # log p(option token t | context, < t)
+    return (token * flat_mask).sum(-1).view(B, C)
+
+@patch
+def _per_option(self: LikelihoodScorer, batch: dict) -> torch.Tensor:
+    "Reference: one contiguous sequence `context · option` per option."
+    ids, mask, lengths = batch['option_ids'], batch['option_mask'], batch['context_len']
+    B, C, T = ids.shape
+    ctx = self.embed(batch['context_ids'], batch['context_slots'])
+    opt = self.model.get_input_embeddings()(ids)
+    n_opt = mask.sum(-1)
+    L = int((lengths[:, None] + n_opt).max())
+    emb = ctx.new_zeros(B * C, L, ctx.shape[-1]); seq_mask = torch.zeros(B * C, L, dtype=torch.long, device=ids.device)
+    targets = torch.zeros(B * C, L, dtype=torch.long, device=ids.device); is_opt = torch.zeros(B * C, L, dtype=torch.bool, device=ids.device)
+    for b in range(B):
+        n = int(lengths[b])
+        for c in range(C):
+            i, m = b * C + c, int(n_opt[b, c])
+            emb[i] = torch.cat([ctx[b, :n], opt[b, c, :m], ctx.new_zeros(L - n - m, ctx.shape[-1])])
+            seq_mask[i, :n + m] = 1
+            targets[i, n - 1:n + m - 1] = ids[b, c, :m]; is_opt[i, n - 1:n + m - 1] = True
+    hidden, _, _ = self.run(emb, seq_mask)
+    token = self._logp(hidden).gather(-1, targets[..., None]).squeeze(-1)
+    return (token * is_opt).sum(-1).view(B, C)
+
+@patch
+def forward(self: LikelihoodScorer, batch: dict) -> torch.Tensor:
+    total = self.option_logprobs(batch).float()
+    per = batch['option_mask'].sum(-1).clamp(min=1) if self.norm == 'token' else batch['option_chars']
+    return self.masked(total / per * self.log_scale.exp(), batch)

@@ -9,9 +9,8 @@ __all__ = ['GENSIM_FUNCTION_WORDS', 'CONTRACTION_STEMS', 'INTERJECTIONS', 'STOPW
            'tfqdfvs_scores', 'tfqdfvs_topics', 'random_topics', 'extract_topics']
 
 # %% ../nbs/10_topics.ipynb #c004
-import importlib.util, os, re
+import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -19,7 +18,7 @@ import torch
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from .core import ConfigError, atomic_path, cache_dir, stable_hash, unknown_name
-from .backbones import BACKBONES, model_dir, load_sbert, sbert_encode
+from .backbones import load_sbert, sbert_encode
 
 # %% ../nbs/10_topics.ipynb #c008
 def mcq_texts(rows: Iterable[Mapping[str, Any]], max_context_words: int = 150) -> list[str]:

@@ -9,20 +9,20 @@ __all__ = ['RUN_FILES', 'load_splits', 'data_digest', 'data_loaders', 'trainable
            'train_command']
 
 # %% ../nbs/06_train.ipynb #c004
-import argparse, dataclasses, json, math, os, platform, resource, shutil, subprocess, sys, tempfile, time, warnings
-from dataclasses import dataclass, field, fields, asdict
+import argparse, json, math, os, platform, resource, shutil, subprocess, sys, tempfile, time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Callable
 
 import torch
 from torch.utils.data import DataLoader
-from .core import (BaasPromptError, ConfigError, unknown_name, run_command, atomic_write, atomic_write_json, atomic_path,
-                             file_lock, stable_hash)
-from .backbones import load_backbone, count_params
-from .scoring import MCQEncoder, mcq_loss, autocast
-from .methods import build_method
-from .config import (TrainConfig, PROFILES, resolve_config, with_scorer, run_scorer, scorer_options,
-                               run_name, config_record)
+from .core import (BaasPromptError, ConfigError, unknown_name, run_command, atomic_write, atomic_write_json,
+                             file_lock)
+from .backbones import count_params
+from .scoring import MCQCollator, mcq_loss, autocast
+from .methods import MethodConfig
+from .config import (TrainConfig, PROFILES, BuiltRun, resolve_config, with_scorer, scorer_options, cfg_run_name,
+                               config_record, build_run)
 from .metrics import mcq_metrics
 
 # %% ../nbs/06_train.ipynb #c009
@@ -56,8 +56,8 @@ def data_digest(splits: dict) -> dict:
     return {split: rows_digest(rows) for split, rows in splits.items()}
 
 # %% ../nbs/06_train.ipynb #f001
-def data_loaders(items: dict, cfg: TrainConfig, encoder: MCQEncoder, device: str | torch.device = 'cpu') -> dict[str, DataLoader]:
-    "Train, dev and test loaders over tokenized items (`MCQEncoder.tokenize`): the collator only pads; on a GPU, workers pad ahead into pinned memory."
+def data_loaders(items: dict, cfg: TrainConfig, encoder: MCQCollator, device: str | torch.device = 'cpu') -> dict[str, DataLoader]:
+    "Train, dev and test loaders over tokenized items (`MCQCollator.tokenize`): the collator only pads; on a GPU, workers pad ahead into pinned memory."
     cuda = torch.device(device).type == 'cuda'
     feed = dict(collate_fn=encoder, num_workers=2 if cuda else 0, pin_memory=cuda, persistent_workers=cuda)
     order = (lambda its: sorted(its, key=lambda it: -it['enc']['positions'])) if cfg.eval_order == 'length' else list
@@ -180,10 +180,11 @@ def _versions() -> dict:
             'baasprompt': baasprompt.__version__}
 
 def _git_commit() -> str:
+    "The commit of the package's checkout; '' for an installed copy, or where git is missing or slow."
+    here = Path(__file__).resolve().parent if '__file__' in globals() else Path.cwd()   # a notebook: its checkout
     try:
-        here = Path(__file__).resolve().parent
         return subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=here, capture_output=True, text=True, timeout=5).stdout.strip()
-    except Exception: return ''
+    except (OSError, subprocess.SubprocessError): return ''
 
 def _peak_memory_mb() -> float:
     if torch.cuda.is_available(): return torch.cuda.max_memory_allocated() / 2**20
@@ -211,19 +212,20 @@ def _without(params, drop) -> list:
     ids = {id(p) for p in drop}
     return [p for p in params if id(p) not in ids]
 
-def make_optimizer(scorer, mcfg, encoder_params=()) -> tuple[torch.optim.Optimizer, float]:
-    "The method's parameters at `lr`, its reparameterisation's (`encoder_params`) at `encoder_lr`, the scorer's own (head or temperature) at `head_lr`; returns the optimiser and that head lr."
+def make_optimizer(scorer, mcfg, reparam_params=()) -> tuple[torch.optim.Optimizer, float]:
+    "The method's parameters at `lr`, its reparameterisation's (`reparam_params`) at `reparam_lr`, the scorer's own (head or temperature) at `head_lr`; returns the optimiser and that head lr."
     own = list(scorer.own_parameters())   # frozen ones too (zero-shot): the optimiser skips them, and is never empty
-    encoder = [p for p in encoder_params if p.requires_grad]
+    encoder = [p for p in reparam_params if p.requires_grad]
     method_params = _without([p for p in scorer.parameters() if p.requires_grad], own + encoder)
     head_lr = mcfg.head_lr if method_params or encoder else mcfg.lr   # head-only: the head is the method, it trains at the method's lr
     if mcfg.optimizer not in _OPTIMIZERS: raise unknown_name('optimizer', mcfg.optimizer, _OPTIMIZERS)
-    groups = [g for g in ({'params': method_params, 'lr': mcfg.lr}, {'params': encoder, 'lr': mcfg.encoder_lr},
+    groups = [g for g in ({'params': method_params, 'lr': mcfg.lr}, {'params': encoder, 'lr': mcfg.reparam_lr},
                           {'params': own, 'lr': head_lr}) if g['params']]
     if mcfg.optimizer == 'adafactor':   # steps relative to the parameter's RMS for the method's own (prompt vectors) only
         for g in groups: g['scale_parameter'] = g['params'] is method_params
     return _OPTIMIZERS[mcfg.optimizer](groups, weight_decay=mcfg.weight_decay), head_lr
 
+# %% ../nbs/06_train.ipynb #l2
 def train(cfg: TrainConfig, mcfg, output: str | os.PathLike, resume: bool = False, log=print) -> dict:
     "Train (or evaluate, for zero-shot) one method on one dataset; write the run folder; return `results.json`'s content."
     out, cfg = Path(output), with_scorer(cfg)
@@ -254,30 +256,32 @@ def _reuse_or_claim(out: Path, record: dict, resume: bool, say, main: bool) -> d
         atomic_write_json(out/'config.json', record)
     return None
 
+# %% ../nbs/06_train.ipynb #l3a
 @dataclass
 class _Run:
-    "One run in progress: what the steps of the loop share."
+    "One run in progress: what the steps of the loop share (set up by `_setup`)."
     cfg: TrainConfig
-    mcfg: Any
+    mcfg: MethodConfig
     out: Path
-    accelerator: Any
-    say: Any
-    record: dict
-    splits: dict = None
+    accelerator: 'accelerate.Accelerator'
+    say: Callable[..., None]
+    record: dict                                # config.json's content
+    splits: dict[str, list[dict]]               # train, dev, test questions
     n_choices: int = 0
-    built: Any = None
-    scorer: Any = None          # as `accelerator.prepare` returned it
-    model: Any = None           # the unwrapped scorer
-    loaders: dict = None        # train, dev, test
-    optimizer: Any = None
-    scheduler: Any = None
+    built: BuiltRun | None = None               # backbone, method, collator
+    scorer: torch.nn.Module | None = None       # as `accelerator.prepare` returned it
+    model: torch.nn.Module | None = None        # the unwrapped scorer
+    loaders: dict[str, DataLoader] | None = None   # train, dev, test
+    optimizer: torch.optim.Optimizer | None = None
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None
     head_lr: float = 0.0
     total_steps: int = 0
     trainable: int = 0
     backbone_params: int = 0
-    loop: dict = None
-    length: dict = None         # per split: how the questions fit max_len (MCQEncoder.length_report)
+    loop: dict | None = None                    # epoch, step, best epoch and score, history, seconds
+    length: dict | None = None                  # per split: how the questions fit max_len (MCQCollator.length_report)
 
+# %% ../nbs/06_train.ipynb #l3b
 def _setup(run: _Run, resume: bool) -> _Run:
     "Data, backbone, method, encoder, loaders, optimiser and schedule, in this order (the seeded random streams depend on it); then resume."
     from accelerate.utils import set_seed
@@ -286,16 +290,13 @@ def _setup(run: _Run, resume: bool) -> _Run:
     set_seed(cfg.seed)
     splits = run.splits
     run.n_choices = max(len(r['choices']) for rows in splits.values() for r in rows)
-    backbone = load_backbone(cfg.model, lm_head=(cfg.scorer == 'likelihood'), seed=cfg.seed)
-    run.built = build_method(mcfg, backbone, dropout=cfg.dropout, train_data=splits['train'], seed=cfg.seed, max_len=cfg.max_len,
-                             scorer=cfg.scorer, dataset=cfg.dataset, **scorer_options(cfg))
-    scorer = run.built.scorer
-    encoder = MCQEncoder(backbone.tokenizer, backbone.kind, max_len=cfg.max_len, n_choices=run.n_choices, **run.built.encoder_kwargs)
-    items = {name: encoder.tokenize(rows) for name, rows in splits.items()}   # once per run: the loaders only pad
-    run.length = {name: encoder.length_report(its) for name, its in items.items()}
-    run.trainable, run.backbone_params = count_params(scorer, trainable=True), count_params(backbone.model, trainable=None)
-    loaders = data_loaders(items, cfg, encoder, accelerator.device)
-    optimizer, run.head_lr = make_optimizer(scorer, mcfg, run.built.encoder_params)
+    run.built = build_run(cfg, mcfg, train_data=splits['train'], n_choices=run.n_choices)
+    scorer, collator = run.built.scorer, run.built.collator
+    items = {name: collator.tokenize(rows) for name, rows in splits.items()}   # once per run: the loaders only pad
+    run.length = {name: collator.length_report(its) for name, its in items.items()}
+    run.trainable, run.backbone_params = count_params(scorer, trainable=True), count_params(run.built.backbone.model, trainable=None)
+    loaders = data_loaders(items, cfg, collator, accelerator.device)
+    optimizer, run.head_lr = make_optimizer(scorer, mcfg, run.built.method.reparam_params)
     prepared = accelerator.prepare(scorer, optimizer, loaders['train'], loaders['dev'], loaders['test'])
     run.scorer, run.optimizer = prepared[:2]
     run.loaders = dict(zip(('train', 'dev', 'test'), prepared[2:]))
@@ -327,6 +328,7 @@ def _replay_caches(run: _Run) -> None:
             for batch in run.loaders['dev']: run.model.prime(batch)
     set_rng_state({f'{k}.0': v for k, v in saved.items()})
 
+# %% ../nbs/06_train.ipynb #l4
 def _evaluate_dev(run: _Run) -> dict:
     dev, _ = evaluate(run.scorer, run.loaders['dev'], run.accelerator, run.splits['dev'], run.n_choices, n_boot=0, seed=run.cfg.seed,
                       precision=run.cfg.precision)
@@ -371,6 +373,20 @@ def _train_epoch(run: _Run, epoch: int, params: list) -> float:
         if loop['global_step'] >= run.total_steps: break
     return total / max(n, 1)
 
+# %% ../nbs/06_train.ipynb #l5a
+def _gather_objects(obj, accelerator) -> list:
+    "`obj` of every process, in rank order."
+    if accelerator.num_processes == 1: return [obj]
+    from accelerate.utils import gather_object
+    return gather_object([obj])
+
+def _broadcast_loop(loop: dict, accelerator) -> dict:
+    "Every process follows the main process's bookkeeping (best epoch, history)."
+    if accelerator.num_processes == 1: return loop
+    from accelerate.utils import broadcast_object_list
+    box = [loop]; broadcast_object_list(box, from_process=0)
+    return box[0]
+
 def _end_epoch(run: _Run, epoch: int, n_epochs: int, train_loss: float, t0: float, t_train: float) -> None:
     "Dev evaluation, the epoch's bookkeeping, the best weights so far, and a complete checkpoint."
     from safetensors.torch import save_file
@@ -395,19 +411,20 @@ def _end_epoch(run: _Run, epoch: int, n_epochs: int, train_loss: float, t0: floa
     run.accelerator.wait_for_everyone()
     run.loop = _broadcast_loop(loop, run.accelerator)
 
+# %% ../nbs/06_train.ipynb #l5b
 RUN_FILES = ('config.json', 'metrics.jsonl', 'predictions.jsonl', 'results.json', 'trained.safetensors')   # a finished run folder
 
 def _finish(run: _Run) -> dict:
     "The dev-selected weights, test evaluated once, and the run folder completed: weights, predictions, `results.json`."
     from safetensors.torch import save_file, load_file
-    cfg, mcfg, loop, out, built = run.cfg, run.mcfg, run.loop, run.out, run.built
+    cfg, mcfg, loop, out, built = run.cfg, run.mcfg, run.loop, run.out, run.built.method
     if loop['best_epoch'] and (out/'best.safetensors').exists():
         load_trainable(run.model, load_file(out/'best.safetensors'))
     test, preds = evaluate(run.scorer, run.loaders['test'], run.accelerator, run.splits['test'], run.n_choices, n_boot=cfg.n_boot, seed=cfg.seed,
                            precision=cfg.precision)
     splits, trainable, backbone_params = run.splits, run.trainable, run.backbone_params
     results = {'method': cfg.method, 'model': cfg.model, 'dataset': cfg.dataset, 'seed': cfg.seed, 'profile': cfg.profile,
-               'scorer': cfg.scorer, 'likelihood_norm': cfg.likelihood_norm if cfg.scorer == 'likelihood' else None, 'precision': cfg.precision,
+               'scorer': cfg.scorer, 'likelihood_norm': scorer_options(cfg).get('norm'), 'precision': cfg.precision,
                'n_train': len(splits['train']), 'n_dev': len(splits['dev']), 'n_test': len(splits['test']), 'n_choices': run.n_choices,
                'best_epoch': loop['best_epoch'], 'select_metric': cfg.select_metric,
                'dev_best': loop['history'][loop['best_epoch'] - 1]['dev'] if loop['best_epoch'] else None, 'dev_initial': loop['dev_initial'],
@@ -415,7 +432,7 @@ def _finish(run: _Run) -> dict:
                'trainable_ratio': trainable / backbone_params, 'deployed_params': built.deployed_params,
                'deployed_ratio': built.deployed_params / backbone_params, 'train_seconds': round(loop['train_seconds'], 2), 'dev_eval_seconds': round(loop.get('eval_seconds', 0.0), 2),
                'optimizer_steps': loop['global_step'], 'optimizer': mcfg.optimizer,
-               'learning_rates': {'method': mcfg.lr, 'encoder': mcfg.encoder_lr if built.encoder_params else None, 'head': run.head_lr},
+               'learning_rates': {'method': mcfg.lr, 'reparam': mcfg.reparam_lr if built.reparam_params else None, 'head': run.head_lr},
                'length': run.length,
                'num_processes': run.accelerator.num_processes, 'threads': torch.get_num_threads(), 'cuda_visible_devices': os.environ.get('CUDA_VISIBLE_DEVICES'),
                'device': torch.cuda.get_device_name(run.accelerator.device) if run.accelerator.device.type == 'cuda' else 'cpu',
@@ -432,6 +449,7 @@ def _finish(run: _Run) -> dict:
     run.accelerator.wait_for_everyone()
     return results
 
+# %% ../nbs/06_train.ipynb #l6
 def use_threads(n: int) -> None:
     "Run on `n` CPU threads: torch's intra-op pool and every BLAS/OpenMP pool (threadpoolctl); 0 leaves the defaults."
     if n <= 0: return
@@ -465,19 +483,6 @@ def _train(cfg: TrainConfig, mcfg, out: Path, resume: bool, log) -> dict:
         _end_epoch(run, epoch, n_epochs, train_loss, t0, time.time() - t0)
     return _finish(run)
 
-def _gather_objects(obj, accelerator) -> list:
-    "`obj` of every process, in rank order."
-    if accelerator.num_processes == 1: return [obj]
-    from accelerate.utils import gather_object
-    return gather_object([obj])
-
-def _broadcast_loop(loop: dict, accelerator) -> dict:
-    "Every process follows the main process's bookkeeping (best epoch, history)."
-    if accelerator.num_processes == 1: return loop
-    from accelerate.utils import broadcast_object_list
-    box = [loop]; broadcast_object_list(box, from_process=0)
-    return box[0]
-
 # %% ../nbs/06_train.ipynb #c022
 def _parse_sets(pairs: list[str]) -> dict:
     "Turn `key=value` strings into a dict; anything without `=` is an error naming it."
@@ -510,7 +515,7 @@ def train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 def train_command(args) -> int:
     "Resolve, train, and optionally print the test metrics as JSON."
     cfg, mcfg = resolve_config(args.method, args.model, args.dataset, args.profile, args.seed, _parse_sets(args.set))
-    out = args.output or os.path.join('runs', cfg.profile, run_name(cfg))
+    out = args.output or os.path.join('runs', cfg.profile, cfg_run_name(cfg))
     res = train(cfg, mcfg, out, resume=args.resume)
     if args.json: print(json.dumps(res['test'], sort_keys=True))
     return 0

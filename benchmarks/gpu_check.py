@@ -294,9 +294,9 @@ def stage_step_time(S: dict, st: Stage, a) -> None:
     if pt:   # benchmarks/sections/collate.py's measurement, on this machine's CPU, against this machine's step
         from transformers import AutoTokenizer
         from baasprompt.backbones import BACKBONES, model_dir
-        from baasprompt.scoring import MCQEncoder
+        from baasprompt.scoring import MCQCollator
         from sections.collate import pipeline_costs
-        enc = MCQEncoder(AutoTokenizer.from_pretrained(model_dir(BACKBONES['minilm'])), 'encoder', max_len=T, n_choices=4, virtual_tokens=P)
+        enc = MCQCollator(AutoTokenizer.from_pretrained(model_dir(BACKBONES['minilm'])), 'encoder', max_len=T, n_choices=4, virtual_tokens=P)
         cost = pipeline_costs(enc, paper_rows(S['pipeline_questions']), B, reps=2)
         step = 1 / pt['questions_per_s']
         share = {k.removesuffix('_s'): v / step for k, v in cost.items()}

@@ -11,7 +11,8 @@ import argparse, json, sys, time
 from pathlib import Path
 from baasprompt.core import atomic_write, atomic_write_json
 from baasprompt.methods import METHODS
-from baasprompt.train import resolve_config, train, run_name
+from baasprompt.train import resolve_config, train
+from baasprompt.config import cfg_run_name
 from baasprompt.report import uniform_guess_accuracy, paired_difference
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,8 +35,8 @@ def check(key: str, methods: list[str], seed: int, profile: str, extra: dict) ->
     rows, runs = [], {}
     for method in ['zero-shot'] + [m for m in methods if m != 'zero-shot']:
         cfg, mcfg = resolve_config(method, model, dataset, profile, seed, over)
-        if method == 'head-only' and cfg.scorer != 'head': continue   # no head to train under the backbone's own scorer
-        out = ROOT/'runs'/'learning_check'/run_name(cfg)
+        if not METHODS[method].fits(cfg.scorer): continue   # head-only: no head to train under the backbone's own scorer
+        out = ROOT/'runs'/'learning_check'/cfg_run_name(cfg)
         t = time.time()
         res = train(cfg, mcfg, out, resume=True, log=lambda *a: None)
         runs[method] = out

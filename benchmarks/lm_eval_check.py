@@ -12,8 +12,7 @@ import argparse, json, sys, time
 from pathlib import Path
 import torch
 from baasprompt.core import atomic_write, atomic_write_json
-from baasprompt.backbones import load_backbone
-from baasprompt.scoring import MCQEncoder, make_scorer
+from baasprompt.config import resolve_config, build_run, run_collator
 from baasprompt.data import load_mcq
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,14 +38,15 @@ def main(argv=None):
     args = ap.parse_args(argv)
     import lm_eval
     from lm_eval.models.huggingface import HFLM
-    bb = load_backbone('smollm2-135m', lm_head=True)
+    cfg, mcfg = resolve_config('zero-shot', 'smollm2-135m', 'sciq', 'demo', 0, {'max_len': args.max_len})   # the frozen model's likelihood
+    run = build_run(cfg, mcfg)
+    bb, scorer = run.backbone, run.scorer.eval()
     lm = HFLM(pretrained=bb.model, tokenizer=bb.tokenizer, backend='causal', device='cpu', batch_size=8, max_length=args.max_len)
-    scorer = make_scorer('likelihood', bb.model, bb.spec, bb.hidden_size).eval()
     results = {'settings': {'model': 'smollm2-135m', 'limit': args.limit, 'max_len': args.max_len, 'lm_eval': lm_eval.__version__,
                             'threads': torch.get_num_threads()}, 'datasets': {}}
     for ds in args.datasets:
         rows = [dict(r) for r in load_mcq(ds, 'test', limit=args.limit)]
-        enc = MCQEncoder(bb.tokenizer, 'decoder', scorer='likelihood', max_len=args.max_len, n_choices=max(len(r['choices']) for r in rows))
+        enc = run_collator(cfg, bb, run.method.collator_options, n_choices=max(len(r['choices']) for r in rows))
         t = time.time(); mine, ids = ours(scorer, enc, rows); t_ours = time.time() - t
         requests = [(('', ''), ctx, opt) for ctx, opts in ids for opt in opts]
         t = time.time(); theirs = [ll for ll, _ in lm._loglikelihood_tokens(requests, disable_tqdm=True)]; t_lm = time.time() - t

@@ -2,12 +2,12 @@
 (`make test`) and on the offline decoder SmolLM2-135M (marked slow: `make test-slow`)."""
 import pytest, torch
 from baasprompt.backbones import load_backbone
-from baasprompt.scoring import MCQEncoder, mcq_loss
+from baasprompt.scoring import MCQCollator, mcq_loss
 from baasprompt.data import load_mcq
 from baasprompt.methods import method_config, build_method
-from baasprompt.train import PROFILES
+from baasprompt.config import method_defaults
 
-SMOKE = PROFILES['smoke']['methods']['baasprompt']
+SMOKE = method_defaults('baasprompt', 'smoke')
 SWITCHES = [('prefix_init', v) for v in ('lda', 'tfqdfvs', 'random')] + [('suffix_init', v) for v in ('chain', 'semi-hard', 'random')] + \
            [('rollback', v) for v in ('one', 'half', 'truncate')] + [('reparam', v) for v in ('bap', 'lstm', 'mlp', 'none')] + \
            [('suffix_ratio', v) for v in (0.01, 0.2)] + [('lora', True)]
@@ -38,7 +38,7 @@ def test_switch(key, value, model, rows):
     from baasprompt.core import cache_dir
     assert list(cache_dir('baasprompt-init').iterdir()), "the initialiser ran and cached its result in this test's own cache"
 
-    enc = MCQEncoder(bb.tokenizer, bb.kind, max_len=64, n_choices=4, **built.encoder_kwargs)
+    enc = MCQCollator(bb.tokenizer, bb.kind, max_len=64, n_choices=4, **built.collator_options)
     batch = enc(rows[:4])
     s = built.scorer
     params = [p for p in s.parameters() if p.requires_grad]
@@ -52,7 +52,7 @@ def test_switch(key, value, model, rows):
     s.eval()
     with torch.no_grad(): a, b = s(batch), s(batch)
     assert torch.equal(a, b)                                  # the suffix is not resampled at evaluation
-    L_p, L_s = built.encoder_kwargs['prefix_len'], built.encoder_kwargs['suffix_len']
+    L_p, L_s = built.collator_options['prefix_len'], built.collator_options['suffix_len']
     assert L_s == max(1, round(cfg.suffix_ratio * 64)) and L_p == 10
     assert len(set(built.info['topic_ids'])) == 10            # distinct topic words: no collapsed prefix rows
     if key == 'lora': assert any('lora_' in n for n, p in s.named_parameters() if p.requires_grad)

@@ -9,7 +9,7 @@ from baasprompt.reproduce import grid
 from baasprompt.train import train, make_optimizer
 from baasprompt.backbones import load_backbone
 from baasprompt.methods import build_method
-from baasprompt.scoring import MCQEncoder, mcq_loss
+from baasprompt.scoring import MCQCollator, mcq_loss
 
 WORDS = 'the river carries water from the hills to the sea and the town beside it grows wheat barley and apples'.split()
 
@@ -60,11 +60,11 @@ def _paper_baasprompt_step(optimizer: str | None = None):
     prompt, E = built.scorer.prompt, bb.model.get_input_embeddings().weight.detach()
     with torch.no_grad():   # an init like the real one: rows of the embedding matrix
         prompt.prefix.copy_(E[torch.arange(prompt.prefix.shape[0]) + 1000]); prompt.suffix.copy_(E[torch.arange(prompt.suffix.shape[0]) + 2000])
-    enc = MCQEncoder(bb.tokenizer, bb.kind, max_len=cfg.max_len, n_choices=5, **built.encoder_kwargs)
+    enc = MCQCollator(bb.tokenizer, bb.kind, max_len=cfg.max_len, n_choices=5, **built.collator_options)
     batch = enc([{'context': long_context(i), 'question': 'What does the river carry?', 'choices': ['water', 'sand', 'stones'], 'label': i % 3}
                  for i in range(2)])
     before = prompt.fold().vectors
-    opt, _ = make_optimizer(built.scorer, mcfg, built.encoder_params)
+    opt, _ = make_optimizer(built.scorer, mcfg, built.reparam_params)
     built.scorer.train()
     loss = mcq_loss(built.scorer(batch), batch['labels']); loss.backward(); opt.step()
     return before, prompt.fold().vectors, opt

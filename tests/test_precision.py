@@ -38,12 +38,12 @@ def test_bf16_scores_stay_near_fp32(model, scorer):
     "The trunk in bf16, the scores in fp32: on random tiny models, scores move by a few hundredths at most and stay fp32."
     from baasprompt.backbones import load_backbone
     from baasprompt.methods import build_method, method_config
-    from baasprompt.scoring import MCQEncoder, autocast
+    from baasprompt.scoring import MCQCollator, autocast
     from baasprompt.data import load_mcq
     torch.manual_seed(0)
     bb = load_backbone(model, lm_head=scorer == 'likelihood')
     built = build_method(method_config('prompt-tuning', num_virtual_tokens=4), bb, scorer=scorer)
-    enc = MCQEncoder(bb.tokenizer, bb.kind, max_len=96, n_choices=4, **built.encoder_kwargs)
+    enc = MCQCollator(bb.tokenizer, bb.kind, max_len=96, n_choices=4, **built.collator_options)
     batch = enc(list(load_mcq('sciq', 'test', limit=16)))
     s = built.scorer.eval()
     with torch.no_grad():

@@ -60,3 +60,110 @@ def test_the_check_sees_function_level_and_string_imports(tmp_path):
     f = tmp_path/'x.py'
     f.write_text("def f():\n    from baasprompt.train import train\n    import importlib; importlib.import_module('baasprompt.cli')\nfrom .core import stable_hash\n")
     assert {'train', 'cli', 'core'} <= imported(f)
+
+# ---- one home per concern (issue #25) ----
+import json as _json, tempfile
+import pytest
+
+def _scorer_names() -> set[str]:
+    from baasprompt.scoring import SCORERS
+    return set(SCORERS)
+
+def _compares_scorer_name(node: ast.AST, names: set[str]) -> bool:
+    "A comparison with a scorer's name: `x == 'head'`, `x != 'likelihood'`, `x in ('head', 'similarity')`."
+    if not isinstance(node, ast.Compare): return False
+    for side in [node.left, *node.comparators]:
+        consts = [side] if isinstance(side, ast.Constant) else list(side.elts) if isinstance(side, (ast.Tuple, ast.List, ast.Set)) else []
+        if any(isinstance(c, ast.Constant) and c.value in names for c in consts): return True
+    return False
+
+def test_no_module_outside_scoring_compares_scorer_names():
+    "A scoring rule is one class: only its chapter (`03a_scoring`) may tell scorers apart by name."
+    names, bad = _scorer_names(), []
+    for m, p in MODULES.items():
+        if chapter(p) == '03a_scoring': continue
+        bad += [f'{p.name}:{n.lineno}' for n in ast.walk(ast.parse(p.read_text())) if _compares_scorer_name(n, names)]
+    assert not bad, bad
+
+def test_the_scorer_name_check_sees_comparisons(tmp_path):
+    tree = ast.parse("a = s == 'likelihood'\nb = s in ('head', 'x')\nc = 'similarity' != s\nd = s == 'other'")
+    test = [_compares_scorer_name(n, {'head', 'similarity', 'likelihood'}) for n in ast.walk(tree) if isinstance(n, ast.Compare)]
+    assert test == [True, True, True, False]
+
+def test_registries_refuse_duplicates():
+    from baasprompt.core import ConfigError
+    from baasprompt.scoring import SCORERS, register_scorer, SimilarityScorer
+    from baasprompt.methods import METHODS, register_method, LoraMethodConfig
+    from baasprompt.backbones import BACKBONES, register_backbone
+    from baasprompt.data import DATASETS, register_dataset
+    import dataclasses
+    with pytest.raises(ConfigError, match="scorer 'similarity' is already registered"):
+        register_scorer(type('Other', (SimilarityScorer,), {'name': 'similarity'}))
+    with pytest.raises(ConfigError, match="method 'lora' is already registered"):
+        register_method('lora', LoraMethodConfig, lambda cfg, ctx: None)
+    with pytest.raises(ConfigError, match="backbone 'minilm' is already registered"):
+        register_backbone(dataclasses.replace(BACKBONES['minilm'], path='elsewhere'))
+    with pytest.raises(ConfigError, match="dataset 'sciq' is already registered"):
+        register_dataset(dataclasses.replace(DATASETS['sciq'], note='another'))
+    assert SCORERS['similarity'] is SimilarityScorer and METHODS['lora'].config is LoraMethodConfig   # nothing replaced
+
+def test_a_new_method_is_one_registration(tmp_path):
+    "A prompt method registered with PEFT's default of 100 virtual tokens and no defaults of its own trains under `smoke`."
+    from dataclasses import dataclass
+    from baasprompt.methods import METHODS, MethodConfig, register_method, build_prompt_tuning
+    from baasprompt.config import resolve_config
+    from baasprompt.train import train
+
+    @dataclass
+    class RandomPromptConfig(MethodConfig):
+        "Prompt tuning from random vectors (a new method for the test)."
+        method: str = 'random-prompt'
+        num_virtual_tokens: int = 100
+        init_text: str = 'answer'
+
+    try:
+        register_method('random-prompt', RandomPromptConfig, build_prompt_tuning, 'baseline', 'input')
+        cfg, mcfg = resolve_config('random-prompt', 'minilm', 'sciq', 'smoke')
+        assert (mcfg.num_virtual_tokens, mcfg.head_lr, cfg.max_len) == (8, 3e-2, 64)   # what smoke gives every prompt method
+        res = train(cfg, mcfg, tmp_path/'run', log=lambda *a: None)
+        assert res['method'] == 'random-prompt' and res['trainable_params'] == 8 * 384 + 1 and res['test']['n'] == 8
+        from baasprompt.reproduce import GRIDS, Block
+        assert 'random-prompt' in [s.method for s in Block(('role:baseline',), ('minilm',), ('sciq',)).specs()]   # grids ask the registry
+    finally: METHODS.pop('random-prompt', None)   # the test's own registration, not the package's
+
+def test_a_new_scorer_is_one_class(tmp_path):
+    "A scorer registered here (a dot product of the pooled vectors) resolves, builds, collates and scores with nothing else changed."
+    import torch
+    from baasprompt.scoring import SCORERS, register_scorer, SimilarityScorer
+    from baasprompt.config import resolve_config, build_run
+    from baasprompt.data import load_mcq
+
+    class DotScorer(SimilarityScorer):
+        "Similarity without the normalisation: a new scoring rule for the test."
+        name = 'dot'
+
+    try:
+        register_scorer(DotScorer)
+        cfg, mcfg = resolve_config('prompt-tuning', 'minilm', 'sciq', 'smoke', overrides={'scorer': 'dot'})
+        run = build_run(cfg, mcfg, backbone='tiny-bert')
+        assert type(run.scorer) is DotScorer and run.collator.rule is DotScorer
+        scores = run.scorer.eval()(run.collator(list(load_mcq('sciq', 'dev', limit=2))))
+        assert scores.shape == (2, 4) and torch.isfinite(scores).all()
+    finally: SCORERS.pop('dot', None)
+
+_IMPORTS = (ast.Import, ast.ImportFrom)
+
+def test_export_cells_are_small_and_shown():
+    "Every export cell fits beside its demonstration (≤ 60 lines), and one that defines something is followed by a cell that shows it."
+    big, unshown = [], []
+    for nb in sorted((ROOT/'nbs').glob('[0-9]*.ipynb')):
+        cells = _json.loads(nb.read_text())['cells']
+        for i, c in enumerate(cells):
+            src = ''.join(c['source'])
+            if c['cell_type'] != 'code' or not src.startswith('#| export'): continue
+            if len(src.splitlines()) > 60: big.append(f"{nb.name} {c['id']} ({len(src.splitlines())} lines)")
+            if all(isinstance(n, _IMPORTS) for n in ast.parse(src).body): continue   # the chapter's imports
+            nxt = next((d for d in cells[i + 1:] if d['cell_type'] == 'code'), None)
+            if nxt is None or ''.join(nxt['source']).startswith(('#| export', '#| hide')): unshown.append(f"{nb.name} {c['id']}")
+    assert not big, big
+    assert not unshown, unshown

@@ -1,6 +1,6 @@
 """`collate`: what the input pipeline costs per question at the paper's shapes, against one paper-profile training step.
 
-Before: the collator tokenizes every batch (`MCQEncoder(...)(rows)`). After: `MCQEncoder.tokenize` once per run, then the
+Before: the collator tokenizes every batch (`MCQCollator(...)(rows)`). After: `MCQCollator.tokenize` once per run, then the
 collator only pads the pre-encoded items of each batch (`encoder(items)`), as `train()` does. What every step pays is the
 collator; tokenizing once is paid before the first epoch, like loading the model."""
 import os, time
@@ -19,7 +19,7 @@ def _per_question(fn, n: int, reps: int) -> float:
 
 def pipeline_costs(encoder, rows: list, batch: int, reps: int, modes=('before', 'after')) -> dict:
     """Seconds per question of each way to feed `rows` to a model in micro-batches of `batch`. `modes=('before',)` times a
-    library without `MCQEncoder.tokenize` (as before #24), which is how the collator of that version was measured."""
+    library without `MCQCollator.tokenize` (as before #24), which is how the collator of that version was measured."""
     n = len(rows)
     batches = lambda xs: [xs[i:i + batch] for i in range(0, n, batch)]
     out = {}
@@ -40,7 +40,7 @@ def child_collate(spec: dict) -> dict:
     from transformers import AutoTokenizer
     from baasprompt.backbones import BACKBONES, model_dir
     from baasprompt.config import PROFILES, resolve_config
-    from baasprompt.scoring import MCQEncoder
+    from baasprompt.scoring import MCQCollator
     paper = PROFILES['paper']['train']
     B, T = paper['batch_size'], paper['max_len']
     V = resolve_config('prompt-tuning', 'minilm', 'sciq', 'paper')[1].num_virtual_tokens
@@ -48,7 +48,7 @@ def child_collate(spec: dict) -> dict:
     rows = paper_rows(spec['questions'])
     out = {'micro_batch': B, 'max_len': T, 'virtual_tokens': V, 'questions': len(rows), 'pipeline': {}, 'steps': {}}
     for scorer in ('head', 'similarity'):
-        enc = MCQEncoder(tok, 'encoder', scorer=scorer, max_len=T, n_choices=4, virtual_tokens=V)
+        enc = MCQCollator(tok, 'encoder', scorer=scorer, max_len=T, n_choices=4, virtual_tokens=V)
         out['pipeline'][scorer] = pipeline_costs(enc, rows, B, spec['reps'])
     for backbone, s in spec['steps'].items():
         batch = s['batch'] or B

@@ -12,20 +12,20 @@ def child_scoring(spec: dict) -> dict:
     t0, load0 = time.time(), os.getloadavg()
     torch = _threads_one()
     from baasprompt.backbones import load_backbone
-    from baasprompt.scoring import MCQEncoder, mcq_loss
-    from baasprompt.methods import build_method, method_config
+    from baasprompt.scoring import mcq_loss
+    from baasprompt.config import resolve_config, build_run
     rows = {k: v for k, v in spec['rows'].items()}
     def timed(fn, reps):
         fn(); out = []
         for _ in range(reps): t = time.perf_counter(); fn(); out.append(time.perf_counter() - t)
         return _median(out)
     def make(model, scorer, max_len, batch_rows, **kw):
+        cfg, mcfg = resolve_config('prompt-tuning', model, 'sciq', 'demo', 0,
+                                   {'num_virtual_tokens': spec['prompt_len'], 'max_len': max_len, 'scorer': scorer, 'dropout': 0.1})
         bb = load_backbone(model, lm_head=scorer == 'likelihood')
         torch.manual_seed(0)
-        built = build_method(method_config('prompt-tuning', num_virtual_tokens=spec['prompt_len']), bb, dropout=0.1,
-                             max_len=max_len, scorer=scorer, **kw)
-        enc = MCQEncoder(bb.tokenizer, bb.kind, max_len=max_len, n_choices=4, **built.encoder_kwargs)
-        return built.scorer, enc(batch_rows)
+        run = build_run(cfg, mcfg, backbone=bb, **kw)
+        return run.scorer, run.collator(batch_rows)
     def train_step(s, b):
         opt = torch.optim.AdamW([p for p in s.parameters() if p.requires_grad], lr=1e-3)
         def step():

@@ -34,8 +34,8 @@ def child_steps(spec: dict) -> dict:
     t0, load0 = time.time(), os.getloadavg()
     torch = _threads_one()
     from baasprompt.backbones import load_backbone, count_params
-    from baasprompt.scoring import MCQEncoder, mcq_loss, autocast
-    from baasprompt.methods import build_method
+    from baasprompt.scoring import MCQCollator, mcq_loss, autocast
+    from baasprompt.config import build_run
     from baasprompt.train import resolve_config, make_optimizer
     from transformers import get_linear_schedule_with_warmup
     name, method, over, T = spec['name'], spec['method'], spec['overrides'], spec['total_len']
@@ -56,7 +56,7 @@ def child_steps(spec: dict) -> dict:
 
     def floor_fn(model):
         "Frozen backbone forward + backward to the input embeddings; loss on the pooled output; nothing trainable."
-        enc = MCQEncoder(bb.tokenizer, bb.kind, max_len=T, n_choices=4)
+        enc = MCQCollator(bb.tokenizer, bb.kind, max_len=T, n_choices=4)
         batch = on_device(enc(rows))
         B, C, L = batch['input_ids'].shape
         ids, mask = batch['input_ids'].flatten(0, 1), batch['attention_mask'].flatten(0, 1)
@@ -79,18 +79,17 @@ def child_steps(spec: dict) -> dict:
         step, L = floor_fn(bb.model)
         trainable, deployed, total, info = 0, 0, L, {}
     else:
-        _, mcfg = resolve_config(method, spec['backbone'], 'sciq', spec.get('settings_profile', 'demo'), 0, over)
-        for k, v in over.items(): setattr(mcfg, k, v)   # resolve_config's string casting turns reparam='none' into None
-        built = build_method(mcfg, bb, dropout=0.1, train_data=None, seed=0, max_len=T, scorer='head')
-        scorer = built.scorer.to(device)
-        enc = MCQEncoder(bb.tokenizer, bb.kind, max_len=T, n_choices=4, **built.encoder_kwargs)
-        batch = on_device(enc(rows))
+        cfg, mcfg = resolve_config(method, spec['backbone'], 'sciq', spec.get('settings_profile', 'demo'), 0,
+                                   {**over, 'max_len': T, 'scorer': 'head', 'dropout': 0.1})
+        run = build_run(cfg, mcfg, backbone=bb)
+        built, scorer = run.method, run.scorer.to(device)
+        batch = on_device(run.collator(rows))
         L = batch['input_ids'].shape[-1]
         # PEFT's virtual tokens count against max_len, input-layer positions and key/value prefixes alike (methods.py)
-        total = L + built.encoder_kwargs.get('virtual_tokens', 0)
+        total = L + built.collator_options.get('virtual_tokens', 0)
         trainable, deployed = count_params(scorer, trainable=True), built.deployed_params
-        info = {k: v for k, v in built.info.items() if k in ('encoder_params', 'prompt_params', 'reparam')}
-        opt, _ = make_optimizer(scorer, mcfg, built.encoder_params)
+        info = {k: v for k, v in built.info.items() if k in ('reparam_params', 'prompt_params', 'reparam')}
+        opt, _ = make_optimizer(scorer, mcfg, built.reparam_params)
         sched = get_linear_schedule_with_warmup(opt, 0, 1000)
         scorer.train()
         labels = batch['labels']

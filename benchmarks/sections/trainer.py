@@ -49,19 +49,17 @@ def child_trainer(spec: dict) -> dict:
     from torch import nn
     from transformers import Trainer, TrainingArguments, get_linear_schedule_with_warmup
     from transformers.trainer_utils import set_seed
-    from baasprompt.backbones import load_backbone, count_params
-    from baasprompt.scoring import MCQEncoder, mcq_loss
-    from baasprompt.methods import build_method
+    from baasprompt.backbones import count_params
+    from baasprompt.scoring import mcq_loss
+    from baasprompt.config import build_run
     from baasprompt.train import resolve_config, make_optimizer
     from baasprompt.data import load_mcq
     set_seed(0)
-    over = {'num_virtual_tokens': spec['prompt_len'], 'max_len': spec['total_len']}
+    over = {'num_virtual_tokens': spec['prompt_len'], 'max_len': spec['total_len'], 'scorer': 'head'}   # the same scorer as our loop's side
     cfg, mcfg = resolve_config('prompt-tuning', 'minilm', f"jsonl:{spec['data']}", 'demo', 0, over)
     rows = [dict(r, index=i) for i, r in enumerate(load_mcq(cfg.dataset, 'train'))]
-    bb = load_backbone('minilm', seed=0)
-    built = build_method(mcfg, bb, dropout=cfg.dropout, train_data=None, seed=0, max_len=cfg.max_len, scorer='head')
-    scorer = built.scorer
-    enc = MCQEncoder(bb.tokenizer, bb.kind, max_len=cfg.max_len, n_choices=4, **built.encoder_kwargs)
+    run = build_run(cfg, mcfg)
+    bb, built, scorer, enc = run.backbone, run.method, run.scorer, run.collator
 
     class Wrapped(nn.Module):
         "The collated batch in, `{'loss': ...}` out (explicit arguments: no loss kwargs are passed by Trainer)."
@@ -76,7 +74,7 @@ def child_trainer(spec: dict) -> dict:
 
     stamps = []
     model = Wrapped(scorer)
-    opt, _ = make_optimizer(scorer, mcfg, built.encoder_params)
+    opt, _ = make_optimizer(scorer, mcfg, built.reparam_params)
     steps = len(rows) // spec['batch']
     sched = get_linear_schedule_with_warmup(opt, 0, steps)
     with tempfile.TemporaryDirectory() as tmp:
