@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['PROFILES', 'RENAMED_OPTIONS', 'ADDED_OPTIONS', 'TrainConfig', 'with_scorer', 'scorer_options', 'method_defaults',
            'resolve_config', 'run_name', 'cfg_run_name', 'run_variant', 'config_hash', 'config_record', 'saved_scorer',
-           'run_scorer', 'configs_from_record', 'BuiltRun', 'run_backbone', 'run_collator', 'build_run']
+           'configs_from_record', 'BuiltRun', 'run_backbone', 'run_collator', 'build_run']
 
 # %% ../nbs/05_config.ipynb #c004
 import dataclasses
@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from .core import ConfigError, unknown_name, check_choices, stable_hash
 from .backbones import Backbone, load_backbone
-from .scoring import SCORERS, MCQCollator, check_scorer, scorer_class
+from .scoring import MCQCollator, check_scorer, scorer_class
 from .methods import METHODS, BuiltMethod, build_method, method_config
 
 # %% ../nbs/05_config.ipynb #c006
@@ -128,7 +128,7 @@ def resolve_config(method: str, model: str = 'minilm', dataset: str = 'sciq', pr
         else:
             raise ConfigError(f"unknown option {k!r}; run options: {', '.join(run_fields)}; "
                               f"{method} options: {', '.join(m_fields)}")
-    if spec.scorer_head is False and 'scorer' not in overrides and run_kw.get('scorer', 'auto') in SCORERS and SCORERS[run_kw['scorer']].new_head:
+    if spec.scorer_head is False and 'scorer' not in overrides and run_kw.get('scorer', 'auto') != 'auto' and scorer_class(run_kw['scorer']).new_head:
         run_kw['scorer'] = 'auto'   # a method that must not have a new head (zero-shot) keeps the backbone's own scorer, under `paper` too
     cfg, mcfg = TrainConfig(**run_kw), method_config(method, **m_kw)
     cfg = with_scorer(cfg)
@@ -170,13 +170,10 @@ def saved_scorer(method: str, scorer: str | None) -> str:
     "The scorer a saved run used. Runs saved before scorers existed trained a head, and zero-shot ranked by likelihood."
     return scorer or ('likelihood' if method == 'zero-shot' else 'head')
 
-def run_scorer(record: dict) -> str:
-    "The scorer of a saved run config (`saved_scorer` of its run options)."
-    return saved_scorer(record['run']['method'], record['run'].get('scorer'))
-
 def configs_from_record(rec: dict) -> tuple[TrainConfig, Any]:
     "The `(TrainConfig, method config)` a saved `config.json` record holds: its scorer as it ran, renamed options under their new names."
-    cfg = TrainConfig(**{**rec['run'], 'scorer': run_scorer(rec)})   # a saved run predicts with the scorer it was trained with
+    scorer = saved_scorer(rec['run']['method'], rec['run'].get('scorer'))   # a saved run predicts with the scorer it was trained with
+    cfg = TrainConfig(**{**rec['run'], 'scorer': scorer})
     m = {_OLD_NAMES.get(k, k): v for k, v in rec['method'].items() if k != 'method'}
     return cfg, method_config(rec['method']['method'], **m)
 

@@ -311,10 +311,6 @@ class MCQCollator:
         keep = room - longest
         return first[-keep:] if len(first) > keep else first, options
 
-    def encode(self, ex: dict) -> dict:
-        "Token ids of one question for this scorer, truncated once for all its options; `cut` says whether any text was lost."
-        return self.rule.layout(self, ex, self.ids(self.rule.first_text(self, ex)), [self.ids(t) for t in self.rule.option_texts(self, ex)])
-
 # %% ../nbs/03a_scoring.ipynb #c022b
 @patch(cls_method=True)
 def option_texts(cls: HeadScorer, c: MCQCollator, ex: dict) -> list[str]:
