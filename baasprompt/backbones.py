@@ -7,7 +7,7 @@ __all__ = ['BACKBONES', 'BackboneSpec', 'register_backbone', 'backbone_spec', 'm
            'load_backbone', 'load_sbert', 'sbert_encode', 'count_params']
 
 # %% ../nbs/02_backbones.ipynb #c004
-import json, os, re, shutil, tempfile
+import os, re, shutil, tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from .core import ConfigError, Registry, unknown_name, cache_dir, file_lock, package_dir
+from .core import ConfigError, Registry, unknown_name, cache_dir, file_lock, package_dir, read_json
 
 # %% ../nbs/02_backbones.ipynb #c006
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def backbone_spec(name: str) -> BackboneSpec:
     "The spec of a registered short name, a local folder, or a hub id `org/name`; anything else is an error listing the known names."
     if name in BACKBONES: return BACKBONES[name]
     if Path(name).is_dir():
-        cfg = json.loads((Path(name)/'config.json').read_text()) if (Path(name)/'config.json').exists() else {}
+        cfg = read_json(Path(name)/'config.json', 'not a model folder?') if (Path(name)/'config.json').exists() else {}
         kind = 'decoder' if cfg.get('model_type') in _DECODER_TYPES else 'encoder'
         return BackboneSpec(name, kind, 'local', str(Path(name).resolve()), max_len=cfg.get('max_position_embeddings', 512))
     if re.fullmatch(r'[\w.-]+/[\w.-]+', name):

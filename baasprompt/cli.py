@@ -7,11 +7,10 @@ __all__ = ['ENVIRONMENT', 'build_parser', 'main']
 
 # %% ../nbs/30_cli.ipynb #c004
 import argparse, sys
-from pathlib import Path
-from .core import ConfigError, atomic_write, run_command
+from .core import atomic_write, run_command
 from .data import dataset_summary, JSONL_FORMAT
-from .train import train_arguments, train_command, RUN_FILES
-from .predict import predict_file, export_run, inside_run, EXPORT_FILE
+from .train import train_arguments, train_command, INTERRUPTED
+from .predict import predict_file, export_run, check_output
 from .reproduce import reproduce
 
 # %% ../nbs/30_cli.ipynb #cl02
@@ -25,14 +24,8 @@ environment:
   OPENAI_BASE_URL       another OpenAI-compatible server (or --set chain_base_url=...)
   HF_HUB_OFFLINE=1      never try the Hugging Face hub"""
 
-_RUN_FILES = (*RUN_FILES, EXPORT_FILE)
-
 def _predict(args) -> int:
-    if args.output:
-        run = inside_run(args.output)
-        if run is not None and (not args.into_run or Path(args.output).name in _RUN_FILES):
-            raise ConfigError(f"--output {args.output} is inside the run folder {run}: predictions are written there only with --into-run, "
-                              f"and never over the run's own files ({', '.join(_RUN_FILES)})")
+    if args.output: check_output(args.output, inputs=(args.input,), into_run=args.into_run, overwrite=args.overwrite)   # before any model is loaded
     text = predict_file(args.run, args.input)
     if args.output: atomic_write(args.output, text)
     else: sys.stdout.write(text)
@@ -46,7 +39,7 @@ def _data(args) -> int:
     return 0
 
 def _export(args) -> int:
-    print(export_run(args.run, args.output))
+    print(export_run(args.run, args.output, into_run=args.into_run, overwrite=args.overwrite))
     return 0
 
 def _reproduce(args) -> int:
@@ -73,12 +66,15 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument('--input', required=True, help='questions as JSON lines (label optional)')
     pr.add_argument('--output', default='', help='where to write the predictions (default: standard output)')
     pr.add_argument('--into-run', action='store_true', help="allow --output inside a run folder (never over the run's own files)")
+    pr.add_argument('--overwrite', action='store_true', help='allow --output to replace an existing file (the input included)')
     d = _command(sub, 'data', 'summarise the datasets available here', _data)
     d.add_argument('names', nargs='*', help='datasets to summarise (default: every registered one)')
     d.add_argument('--data-dir', default=None, help='folder of official releases (default: $BAASPROMPT_DATA_DIR)')
     e = _command(sub, 'export', "fold a trained BaasPrompt run's prompt into fixed vectors (safetensors)", _export)
     e.add_argument('--run', required=True, help='a finished BaasPrompt run folder')
-    e.add_argument('--output', default=None, help='the file to write (default: RUN/exported.safetensors; missing folders are made)')
+    e.add_argument('--output', default=None, help='the file to write (default: RUN/exported.safetensors, rewritten; missing folders are made)')
+    e.add_argument('--into-run', action='store_true', help="allow --output inside a run folder (never over the run's own files)")
+    e.add_argument('--overwrite', action='store_true', help='allow --output to replace an existing file')
     r = _command(sub, 'reproduce', "run a profile's grid with papermill, then its tables and figures", _reproduce)
     r.add_argument('--profile', default='demo', help='demo, quick or paper (default: %(default)s)')
     r.add_argument('--only', nargs='*', default=None, help='run only grid runs whose method, model, dataset, group or name match')
@@ -91,7 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 # %% ../nbs/30_cli.ipynb #cl09
+_INTERRUPTED = {'train': INTERRUPTED,
+                'reproduce': 'finished runs are kept: the same command continues the grid'}
+
 def main(argv: list[str] | None = None) -> int:
     "Run the CLI; a `BaasPromptError` or a file-system error becomes one line on stderr and exit status 2."
     args = build_parser().parse_args(argv)
-    return run_command(args.command, lambda: args.func(args))
+    return run_command(args.command, lambda: args.func(args), _INTERRUPTED.get(args.command, ''))

@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['SPLITS', 'SOURCES', 'ON_ERROR', 'DATA_DIR_ENV', 'FEATURES', 'DATASETS', 'JSONL_FORMAT', 'label_index', 'mcq_row',
-           'olmo_tasks_dir', 'package_docs', 'question_from_prompt', 'sciq_choices', 'MCQSpec', 'register_dataset',
-           'load_mcq', 'question_key', 'split_overlaps', 'check_overlap', 'rows_digest', 'drop_overlaps',
-           'shown_source', 'dataset_summary']
+           'duplicate_choices', 'olmo_tasks_dir', 'package_docs', 'question_from_prompt', 'sciq_choices', 'MCQSpec',
+           'register_dataset', 'load_mcq', 'question_key', 'split_overlaps', 'check_overlap', 'rows_digest',
+           'drop_overlaps', 'shown_source', 'dataset_summary']
 
 # %% ../nbs/01_data.ipynb #c004
 import collections, gzip, json, os, random, re, warnings
@@ -60,10 +60,26 @@ def mcq_row(raw: Any, where: str) -> dict:
     if len(ch) < 2: raise bad(f"fewer than 2 choices: {ch!r}")
     if not all(c.strip() for c in ch): raise bad(f"empty choice in {ch!r}")
     if not isinstance(ctx, str): raise bad(f"context must be a string, got {type(ctx).__name__}")
-    if 'answer' not in raw and raw.get('label') is None: raise bad("missing label")
-    try: label = label_index(raw['answer'], ch, as_text=True) if 'answer' in raw else label_index(raw['label'], ch)
+    has_label = raw.get('label') is not None
+    if 'answer' not in raw and not has_label: raise bad("missing label")
+    try:
+        by_answer = label_index(raw['answer'], ch, as_text=True) if 'answer' in raw else None
+        by_label = label_index(raw['label'], ch) if has_label else None
     except MCQDataError as e: raise bad(e) from None
-    return dict(id=id_, context=ctx, question=q, choices=ch, label=label)
+    if None not in (by_answer, by_label) and by_answer != by_label:   # neither silently wins: the row is refused
+        raise bad(f"label {raw['label']!r} (choice {by_label}, {ch[by_label]!r}) and answer {raw['answer']!r} (choice {by_answer}) disagree; keep one of them")
+    return dict(id=id_, context=ctx, question=q, choices=ch, label=by_label if by_answer is None else by_answer)
+
+def _same_text(text: str) -> str: return ' '.join(text.split()).casefold()
+
+def duplicate_choices(rows: Iterable[dict]) -> dict:
+    "How many questions repeat an option's text (ignoring case and spacing), and in how many the gold answer is a later copy: it can never be predicted, as equal scores go to the first copy."
+    n = unreachable = 0
+    for r in rows:
+        texts = [_same_text(c) for c in r['choices']]
+        if len(set(texts)) < len(texts):
+            n += 1; unreachable += texts.index(texts[r['label']]) != r['label']
+    return {'questions': n, 'gold_on_later_copy': unreachable}
 
 # %% ../nbs/01_data.ipynb #c014
 def _read_json(path: Path) -> Any:
@@ -418,23 +434,34 @@ def _load_registered(spec: MCQSpec, split: str, source: str, data_dir, on_error:
 # %% ../nbs/01_data.ipynb #c060
 _JSONL_PARTS = {'train': (0., .8), 'dev': (.8, .9), 'test': (.9, 1.)}
 
-def _jsonl_row(obj: Any) -> Any:
-    "A user's JSON-lines object as a raw row: an int id becomes a string, a missing one a hash of the content."
+def _jsonl_row(obj: Any, allow_repeated: bool = False) -> Any:
+    "A user's JSON-lines object as a raw row: an int id becomes a string, a missing one a hash of the content; repeated options are refused unless `allow_repeated`."
     if not isinstance(obj, dict): return obj  # `mcq_row` says what is wrong
-    row = dict(obj)
+    row, ch = dict(obj), obj.get('choices')
+    if not allow_repeated and isinstance(ch, list) and all(isinstance(c, str) for c in ch) and len({_same_text(c) for c in ch}) < len(ch):
+        twice = next(c for i, c in enumerate(ch) if _same_text(c) in map(_same_text, ch[:i]))
+        raise MCQDataError(f"option {twice!r} is repeated in {ch!r} (a gold answer on the second copy could never be predicted); "
+                           "make the options distinct, or keep them with allow_repeated_options=true")
     if row.get('id') is None: row['id'] = stable_hash(row.get('context') or '', row.get('question'), row.get('choices'))[:16]
     elif isinstance(row['id'], int) and not isinstance(row['id'], bool): row['id'] = str(row['id'])
     return row
 
-def _load_jsonl(path: str, split: str, on_error: str) -> tuple[list[dict], str]:
+def _why_unreadable(p: Path) -> str:
+    "Why following the link `p` fails: a loop, or a target that does not exist."
+    try: p.stat(); return 'readable'
+    except OSError as e: return e.strerror.lower()
+
+def _load_jsonl(path: str, split: str, on_error: str, allow_repeated: bool = False) -> tuple[list[dict], str]:
     "Rows and provenance of `split` of a user's JSON-lines data: a folder of `{train,dev,test}.jsonl`, or one file split 80/10/10."
     p = Path(path)
     if p.is_dir():
         f, (lo, hi) = p/f'{split}.jsonl', (0., 1.)
+        if not f.is_file() and f.is_symlink(): raise MCQDataError(f"jsonl:{path}: {f.name} is a link that leads to no file ({_why_unreadable(f)})")
         if not f.is_file(): raise MCQDataError(f"jsonl:{path}: no {f.name} in folder {p} (found: {sorted(x.name for x in p.iterdir())})")
     elif p.is_file(): f, (lo, hi) = p, _JSONL_PARTS[split]
+    elif p.is_symlink(): raise MCQDataError(f"jsonl:{path}: a link that leads to no file ({_why_unreadable(p)})")
     else: raise MCQDataError(f"jsonl:{path}: no such file or folder")
-    rows = _collect(_items(_jsonl(f), _jsonl_row), f"jsonl:{f}", on_error, f"jsonl:{f}")
+    rows = _collect(_items(_jsonl(f), lambda o: _jsonl_row(o, allow_repeated)), f"jsonl:{f}", on_error, f"jsonl:{f}")
     if (lo, hi) == (0., 1.): return rows, f"{f.name}"
     rows = [r for r in rows if lo <= _fraction(r['id']) < hi]
     if not rows: warnings.warn(f"jsonl:{f}: split {split!r} is empty ({round((hi - lo) * 100)}% of too few rows)", stacklevel=3)
@@ -447,6 +474,7 @@ def load_mcq(name: str,  # a key of `DATASETS`, or `jsonl:PATH`
              data_dir: str | os.PathLike | None = None,  # folder of official releases, tried before $BAASPROMPT_DATA_DIR
              limit: int | None = None,  # keep the first `limit` rows of the hash-of-id order
              on_error: str = 'raise',  # `raise` on the first bad row, or `skip` bad rows with a warning giving their count
+             allow_repeated: bool = False,  # keep `jsonl:` rows that repeat an option (registered datasets are always kept as published)
             ) -> datasets.Dataset:
     "One labelled split of a multiple-choice dataset in the common schema, rows ordered by the hash of their id."
     if split not in SPLITS: raise unknown_name('split', split, SPLITS)
@@ -456,7 +484,7 @@ def load_mcq(name: str,  # a key of `DATASETS`, or `jsonl:PATH`
         raise ConfigError(f"limit must be a non-negative int or None, not {limit!r}")
     if name.startswith('jsonl:'):
         if source != 'auto': raise ConfigError(f"source={source!r} does not apply to {name!r}: jsonl data has one source")
-        rows, note = _load_jsonl(name[len('jsonl:'):], split, on_error)
+        rows, note = _load_jsonl(name[len('jsonl:'):], split, on_error, allow_repeated)
     elif name in DATASETS: rows, note = _load_registered(DATASETS[name], split, source, data_dir, on_error)
     else: raise unknown_name('dataset', name, [*DATASETS, 'jsonl:PATH'])
     rows = sorted(rows, key=lambda r: stable_hash(r['id']))[:limit]
@@ -468,9 +496,10 @@ JSONL_FORMAT = """\
 jsonl:PATH is your own question bank. PATH is a folder holding train.jsonl, dev.jsonl and test.jsonl, or one .jsonl
 file, split 80/10/10 by the hash of the ids. One JSON object per line:
   question  the question text (required)
-  choices   a list of at least 2 option texts (required)
+  choices   a list of at least 2 distinct option texts (required; a row that repeats one is refused)
   label     the right option: an index from 0, a letter A, B, ..., or the option's exact text
-            (or give `answer` with the option's text); optional for `baasprompt predict --input`
+            (or give `answer` with the option's text; both only if they agree, else the row is refused);
+            optional for `baasprompt predict --input`
   context   a passage or dialogue the question is about (optional)
   id        a unique string (optional: by default a hash of context, question and choices)
 Example line: {"id": "q1", "question": "What do plants make in sunlight?", "choices": ["sugar", "salt", "sand"], "label": 0}"""
@@ -530,7 +559,7 @@ def shown_source(source: str) -> str:
     return 'official:' + os.path.relpath(source[len('official:'):], root)
 
 def dataset_summary(names: Iterable[str] | None = None, data_dir: str | os.PathLike | None = None, source: str = 'auto') -> pd.DataFrame:
-    "Per dataset and split: questions, choices (min-max), label balance, mean context words, source and how the split was made."
+    "Per dataset and split: questions, choices (min-max), label balance, mean context words, questions that repeat an option (and with the gold answer on the later copy), source and how the split was made."
     out = []
     for name in (list(names) if names is not None else list(DATASETS)):
         err = None
@@ -548,5 +577,7 @@ def dataset_summary(names: Iterable[str] | None = None, data_dir: str | os.PathL
                             choices=f"{min(n_ch)}" if min(n_ch, default=0) == width else f"{min(n_ch)}-{width}",
                             label_balance=' '.join(f"{ascii_uppercase[i]}:{f:.2f}" for i, f in enumerate(freq)),
                             context_words=round(sum(len(c.split()) for c in cols['context']) / max(len(ds), 1), 1),
+                            **{k: v for k, v in zip(('repeated_options', 'gold_on_copy'), duplicate_choices(ds).values())},
                             source=', '.join(sorted({shown_source(s) for s in cols['source']})), note=ds.info.description))
-    return pd.DataFrame(out, columns=['dataset', 'split', 'n', 'choices', 'label_balance', 'context_words', 'source', 'note'])
+    return pd.DataFrame(out, columns=['dataset', 'split', 'n', 'choices', 'label_balance', 'context_words', 'repeated_options', 'gold_on_copy',
+                                      'source', 'note'])

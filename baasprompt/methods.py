@@ -12,11 +12,11 @@ __all__ = ['METHODS', 'UNREACHED', 'MethodConfig', 'PromptTuningConfig', 'Prefix
 # %% ../nbs/04_methods.ipynb #c004
 import math
 from dataclasses import dataclass, field, fields
-from typing import Callable, Literal
+from typing import Callable, ClassVar, Literal
 
 import torch
 from torch import nn
-from .core import ConfigError, Registry, check_choices
+from .core import ConfigError, Registry, check_choices, check_ranges, POSITIVE, AT_LEAST_1, NON_NEGATIVE, FRACTION
 from .backbones import Backbone, count_params
 from .scoring import make_scorer, scorer_class
 
@@ -31,14 +31,16 @@ class MethodConfig:
     optimizer: Literal['adamw', 'adam', 'adafactor'] = 'adamw'
     weight_decay: float = 0.0
     trains: bool = True               # False: evaluated as is (zero-shot)
+    RANGES: ClassVar[dict] = {'lr': POSITIVE, 'reparam_lr': POSITIVE, 'head_lr': POSITIVE, 'weight_decay': NON_NEGATIVE}   # 00_core.check_ranges
 
-    def __post_init__(self): check_choices(self)
+    def __post_init__(self): check_choices(self); check_ranges(self)
 
 @dataclass
 class PromptTuningConfig(MethodConfig):
     "Lester et al. 2021: input-layer virtual tokens initialised from a task instruction."
     method: str = 'prompt-tuning'
     num_virtual_tokens: int = 100
+    RANGES: ClassVar[dict] = {**MethodConfig.RANGES, 'num_virtual_tokens': AT_LEAST_1}
     init_text: str = 'Classify the answer of this question among A, B, C, and D'
 
 @dataclass
@@ -49,6 +51,7 @@ class PrefixTuningConfig(MethodConfig):
     num_virtual_tokens: int = 100
     encoder_hidden_size: int = 512
     init_weights: Literal['zero', 'random'] = 'zero'   # 'zero': zero keys/values, the nearest no-op start (PEFT's init_weights='zero'); see 04_methods
+    RANGES: ClassVar[dict] = {**MethodConfig.RANGES, 'num_virtual_tokens': AT_LEAST_1, 'encoder_hidden_size': AT_LEAST_1}
 
 @dataclass
 class PTuningConfig(MethodConfig):
@@ -57,6 +60,7 @@ class PTuningConfig(MethodConfig):
     num_virtual_tokens: int = 100
     encoder: Literal['LSTM', 'MLP'] = 'LSTM'
     encoder_hidden_size: int = 256
+    RANGES: ClassVar[dict] = {**MethodConfig.RANGES, 'num_virtual_tokens': AT_LEAST_1, 'encoder_hidden_size': AT_LEAST_1}
 
 @dataclass
 class PTuningV2Config(MethodConfig):
@@ -65,6 +69,7 @@ class PTuningV2Config(MethodConfig):
     lr: float = 5e-3
     num_virtual_tokens: int = 100
     init_weights: Literal['zero', 'random'] = 'zero'   # as prefix tuning's
+    RANGES: ClassVar[dict] = {**MethodConfig.RANGES, 'num_virtual_tokens': AT_LEAST_1}
 
 # %% ../nbs/04_methods.ipynb #c006b
 @dataclass
@@ -75,6 +80,7 @@ class LoraMethodConfig(MethodConfig):
     r: int = 8
     alpha: int = 16
     lora_dropout: float = 0.1       # not `dropout`: that is the run's (the head's) dropout
+    RANGES: ClassVar[dict] = {**MethodConfig.RANGES, 'r': AT_LEAST_1, 'alpha': POSITIVE, 'lora_dropout': FRACTION}
 
 @dataclass
 class FullConfig(MethodConfig):

@@ -9,11 +9,11 @@ __all__ = ['ABLATIONS', 'CLAIMS', 'BaasPromptConfig', 'check_config', 'init_pref
 # %% ../nbs/15_baasprompt.ipynb #c004
 import json, time, typing
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 import torch
 from torch import nn
-from .core import ConfigError, cache_dir, stable_hash, atomic_write_json
+from .core import ConfigError, cache_dir, stable_hash, atomic_write_json, save_tensors, load_tensors, Range, AT_LEAST_1, NON_NEGATIVE
 from .backbones import Backbone, count_params
 from .methods import MethodConfig, BuiltMethod, BuildContext, register_method, with_lora
 
@@ -41,6 +41,9 @@ class BaasPromptConfig(MethodConfig):
     topic_texts: int = 2000           # at most this many training texts feed the topic extractors
     lora: bool = False                # BlackPrompt variant: LoRA on the backbone as well
     lora_r: int = 8
+    RANGES: ClassVar[dict] = {**MethodConfig.RANGES, 'prefix_len': AT_LEAST_1, 'suffix_ratio': Range(0, 1, lo_open=True, hi_open=True),
+                              'reparam_hidden': NON_NEGATIVE, 'k_chains': AT_LEAST_1, 'chain_max_tokens': AT_LEAST_1, 'chain_max_candidates': AT_LEAST_1,
+                              'aggregator_steps': NON_NEGATIVE, 'decoder_steps': NON_NEGATIVE, 'topic_texts': AT_LEAST_1, 'lora_r': AT_LEAST_1}
 
 _SWITCHES = ('suffix_ratio', 'prefix_init', 'reparam', 'rollback', 'suffix_init')
 ABLATIONS: dict[str, list] = {'suffix_ratio': [0.01, 0.05, 0.1, 0.2, 0.5],   # the paper's Table 4.3
@@ -51,10 +54,8 @@ CLAIMS: dict[str, dict] = {
     'prefix_init': dict(claim='Claim 3', short='cluster initialisation is best', long='clustering is the best prefix initialisation')}
 
 def check_config(cfg: BaasPromptConfig, max_len: int) -> tuple[int, int]:
-    "Check the lengths against `max_len` (the choices are checked when the config is made); return `(L_p, L_s)`."
-    if not 0 < cfg.suffix_ratio < 1: raise ConfigError(f"suffix_ratio must be in (0, 1), got {cfg.suffix_ratio}")
+    "Check the lengths against `max_len` (the choices and ranges are checked when the config is made); return `(L_p, L_s)`."
     L_p, L_s = cfg.prefix_len, max(1, round(cfg.suffix_ratio * max_len))
-    if L_p < 1: raise ConfigError(f"prefix_len must be ≥ 1, got {L_p}")
     if max_len - L_p - L_s < 8:
         raise ConfigError(f"suffix_ratio={cfg.suffix_ratio} (L_s={L_s}) and prefix_len={L_p} leave {max_len - L_p - L_s} of max_len={max_len} "
                           "tokens for the input; lower them or raise max_len")
@@ -140,14 +141,13 @@ def init_code_version() -> str:
 
 def init_prompts(cfg: BaasPromptConfig, backbone: Backbone, rows: list, L_p: int, L_s: int, seed: int = 0, llm_folder=None) -> tuple[torch.Tensor, torch.Tensor, dict]:
     "Initial prefix `(L_p, H)` and suffix `(L_s, H)` with diagnostics, from the disk cache when the same init was done before."
-    from safetensors.torch import save_file, load_file
     from baasprompt.llm import writer_backend
     writer = writer_backend(cfg.chain_writer)
     key = stable_hash('baasprompt-init', init_code_version(), backbone.spec.name, rows, {k: getattr(cfg, k) for k in _INIT_FIELDS},
                       writer, L_p, L_s, seed)
     folder = cache_dir('baasprompt-init')/key[:16]
     if (folder/'info.json').exists():
-        t = load_file(folder/'prompts.safetensors')
+        t = load_tensors(folder/'prompts.safetensors')
         return t['prefix'], t['suffix'], json.loads((folder/'info.json').read_text())
     t0 = time.time()
     prefix, p_info = init_prefix(cfg, backbone, rows, L_p, seed)
@@ -156,7 +156,7 @@ def init_prompts(cfg: BaasPromptConfig, backbone: Backbone, rows: list, L_p: int
     info = {'prefix_init': cfg.prefix_init, 'suffix_init': cfg.suffix_init, 'rollback': cfg.rollback, 'L_p': L_p, 'L_s': L_s,
             **p_info, **s_info, 'prefix_seconds': round(t1 - t0, 1), 'suffix_seconds': round(time.time() - t1, 1)}
     folder.mkdir(parents=True, exist_ok=True)
-    save_file({'prefix': prefix.contiguous().float(), 'suffix': suffix.contiguous().float()}, folder/'prompts.safetensors')
+    save_tensors(folder/'prompts.safetensors', {'prefix': prefix.contiguous().float(), 'suffix': suffix.contiguous().float()})
     atomic_write_json(folder/'info.json', info)   # written last: its presence marks a complete entry
     return prefix, suffix, info
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from .core import atomic_write
+from .core import atomic_write, read_json
 from .data import DATASETS
 from .methods import method_config, methods_with, method_order
 from .config import PROFILES, run_variant, saved_scorer
@@ -37,7 +37,7 @@ def collect(profile: str, root: str | Path | None = None) -> pd.DataFrame:
     root = Path(root) if root else repo_root()
     rows = []
     for f in sorted((root/'results'/profile/'runs').glob('*/results.json')):
-        r, name = json.loads(f.read_text()), f.parent.name
+        r, name = read_json(f, 'a damaged run: run the grid again, it sets the run aside and reruns it'), f.parent.name
         variant = run_variant(name, r['method'], r['model'], r['dataset'], r['seed'])
         row = {k: r[k] for k in ('method', 'model', 'dataset', 'seed', 'n_train', 'n_dev', 'n_test', 'n_choices', 'best_epoch',
                                   'trainable_params', 'backbone_params', 'trainable_ratio', 'deployed_params', 'deployed_ratio',

@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['GRIDS', 'LAUNCHERS', 'QUIET_KERNEL', 'RunSpec', 'Block', 'Ablations', 'grid', 'repo_root', 'resolved', 'run_dir',
-           'current_record', 'is_done', 'set_aside_stale', 'visible_gpus', 'placements', 'run_spec', 'record_status',
-           'build_check', 'run_grid', 'reproduce']
+           'current_record', 'damage', 'is_done', 'set_aside_stale', 'visible_gpus', 'placements', 'run_spec',
+           'record_status', 'build_check', 'run_grid', 'reproduce']
 
 # %% ../nbs/20_reproduce.ipynb #c004
 import json, os, queue, threading, time
@@ -17,7 +17,7 @@ from typing import Iterable
 
 import pandas as pd
 
-from .core import BaasPromptError, ConfigError, unknown_name, atomic_write_json, file_lock, stable_hash
+from .core import BaasPromptError, ConfigError, unknown_name, atomic_write_json, file_lock, stable_hash, read_json
 from .methods import METHODS, method_config, methods_with
 from .config import TrainConfig, resolve_config, run_name, config_record, build_run
 from .proposed import ABLATIONS, CLAIMS
@@ -95,7 +95,7 @@ def grid(profile: str) -> list[RunSpec]:
     if profile not in GRIDS: raise unknown_name('profile', profile, GRIDS)
     return [s for block in GRIDS[profile] for s in block.specs() if _fits(s, profile)]
 
-# %% ../nbs/20_reproduce.ipynb #p1
+# %% ../nbs/20_reproduce.ipynb #befc5512
 def repo_root() -> Path:
     "The repository root (where `reproduce/` lives); `BAASPROMPT_ROOT` overrides."
     if os.environ.get('BAASPROMPT_ROOT'): return Path(os.environ['BAASPROMPT_ROOT'])
@@ -112,8 +112,11 @@ def run_dir(spec: RunSpec, profile: str, root: Path) -> Path:
     return Path(root)/'results'/profile/'runs'/spec.name
 
 def _saved_hash(out: Path) -> str | None:
-    "The config hash a run folder was written for (None if it has no config yet)."
-    return json.loads((out/'config.json').read_text()).get('hash', 'unknown') if (out/'config.json').exists() else None
+    "The config hash a run folder was written for (None if it has no config yet; 'damaged' if its config cannot be read)."
+    if not (out/'config.json').exists(): return None
+    try: rec = read_json(out/'config.json')
+    except BaasPromptError: return 'damaged'
+    return rec.get('hash', 'unknown') if isinstance(rec, dict) else 'damaged'
 
 @lru_cache(maxsize=None)
 def _digest_of(dataset: str, source: str, data_dir, limits: tuple, allow_overlap: bool) -> tuple:
@@ -134,18 +137,26 @@ def _current_hash(spec: RunSpec, profile: str) -> str | None:
     rec = current_record(spec, profile)
     return rec['hash'] if rec else None
 
+# %% ../nbs/20_reproduce.ipynb #0a610682
+def damage(out: Path) -> str:
+    "What is wrong with the finished run in `out`, or '' (whole, or not finished). Git keeps a grid run's results, not its weights: absent weights are not damage."
+    from baasprompt.train import finished_run
+    try: finished_run(out, weights=False); return ''
+    except BaasPromptError as e: return str(e)
+
 def is_done(spec: RunSpec, profile: str, root: Path) -> bool:
-    "True if the run's results exist for exactly the config it would run with now."
+    "True if the run's results exist, whole, for exactly the config it would run with now."
     out = run_dir(spec, profile, root)
-    return (out/'results.json').exists() and _saved_hash(out) == _current_hash(spec, profile)
+    return (out/'results.json').exists() and _saved_hash(out) == _current_hash(spec, profile) and not damage(out)
 
 def set_aside_stale(spec: RunSpec, profile: str, root: Path) -> Path | None:
-    "If the run's folder holds another config's run (the profile changed), move it to `results/<profile>/stale/<run>.<hash8>` and return where."
+    "If the run's folder holds another config's run (the profile changed) or a damaged one, move it to `results/<profile>/stale/<run>.<hash8>[.damaged]` and return where."
     out = run_dir(spec, profile, root)
     old = _saved_hash(out)
     current = _current_hash(spec, profile)
-    if old is None or current is None or old == current: return None   # nothing there, data not loadable (the run will fail and say why), or the same run
-    dest = Path(root)/'results'/profile/'stale'/f'{spec.name}.{old[:8]}'
+    damaged = old == current and bool((out/'results.json').exists() and damage(out))   # this very run, finished, but not whole
+    if old is None or current is None or (old == current and not damaged): return None   # nothing there, data not loadable (the run will fail and say why), or the same run, whole
+    dest = Path(root)/'results'/profile/'stale'/f"{spec.name}.{old[:8]}{'.damaged' if damaged else ''}"
     dest = next(d for d in (dest, *(dest.with_name(f'{dest.name}.{k}') for k in range(1, 1000))) if not d.exists())
     dest.parent.mkdir(parents=True, exist_ok=True)
     out.rename(dest)   # one rename: the old results are kept whole, never half-moved
@@ -202,7 +213,7 @@ def run_spec(spec: RunSpec, profile: str, root: Path, num_processes: int = 1, lo
 def record_status(path: Path, status: dict) -> None:
     "Merge one run's status into the grid's status file, under a lock: concurrent grids lose nothing."
     with file_lock(path):
-        current = json.loads(path.read_text()) if path.exists() else []
+        current = read_json(path, 'delete it: the grid rewrites it from the runs it executes') if path.exists() else []
         current = [s for s in current if s['run'] != status['run']] + [status]
         atomic_write_json(path, current)
 
@@ -254,7 +265,8 @@ def run_grid(profile: str, only: Iterable[str] | None = None, root: str | Path |
     def one(item):
         i, spec = item
         say(f"[{i}/{len(specs)}] {spec.name}")
-        if moved := set_aside_stale(spec, profile, root): say(f"       {spec.name}: results of an earlier config moved to {moved}")
+        if moved := set_aside_stale(spec, profile, root):
+            say(f"       {spec.name}: {'a damaged run' if moved.name.split('.')[-1] == 'damaged' else 'results of an earlier config'} moved to {moved}")
         device = free.get()
         try: status = run_spec(spec, profile, root, num_processes, say, devices=device)
         finally: free.put(device)

@@ -90,14 +90,15 @@ def test_5_file_system_errors_are_one_line(tmp_path, finished):
     assert rc == 0 and (tmp_path/'new'/'folder'/'prompt.safetensors').exists(), err
     broken = tmp_path/'broken'; broken.mkdir()
     for f in ('config.json', 'results.json', 'trained.safetensors'): (broken/f).write_text('{"run": ')
-    one_line_error(*cli('predict', '--run', broken, '--input', data/'test.jsonl')[::2], 'config.json: not valid JSON')
+    one_line_error(*cli('predict', '--run', broken, '--input', data/'test.jsonl')[::2], 'is a damaged run: results.json is not valid JSON')
     rc, _, err = cli('train', *SMOKE, '--dataset', f'jsonl:{data}', '--output', broken)
     one_line_error(rc, err, 'config.json: not a valid run config')
 
 def test_6_predict_never_overwrites_a_run(tmp_path, finished):
     run, data = finished/'run', bank(tmp_path/'b')
     before = (run/'results.json').read_bytes()
-    one_line_error(*cli('predict', '--run', run, '--input', data/'test.jsonl', '--output', run/'results.json')[::2], 'inside the run folder', '--into-run')
+    one_line_error(*cli('predict', '--run', run, '--input', data/'test.jsonl', '--output', run/'mine.jsonl')[::2], 'inside the run folder', '--into-run')
+    one_line_error(*cli('predict', '--run', run, '--input', data/'test.jsonl', '--output', run/'results.json')[::2], 'never over')
     one_line_error(*cli('predict', '--run', run, '--input', data/'test.jsonl', '--output', run/'results.json', '--into-run')[::2], 'never over')
     assert (run/'results.json').read_bytes() == before
     assert cli('predict', '--run', run, '--input', data/'test.jsonl', '--output', run/'mine.jsonl', '--into-run')[0] == 0
