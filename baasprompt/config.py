@@ -9,7 +9,7 @@ __all__ = ['PROFILES', 'RENAMED_OPTIONS', 'IDENTITY', 'ADDED_OPTIONS', 'TrainCon
            'run_collator', 'build_run']
 
 # %% ../nbs/05_config.ipynb #c004
-import dataclasses, typing
+import dataclasses, math, typing
 from dataclasses import dataclass, fields, asdict
 from typing import Any, ClassVar, Literal
 
@@ -51,13 +51,30 @@ class TrainConfig:
     threads: int = 0                 # CPU threads of this run (torch intra-op and BLAS); 0: the library defaults. Part of the run's identity
     precision: Literal['fp32', 'tf32', 'bf16'] = 'fp32'   # how the backbone computes (03a_scoring.autocast); scores and loss stay fp32
     eval_order: Literal['input', 'length'] = 'input'      # evaluation batches in split order, or by length (less padding)
+    k: int | None = None             # a few-shot episode: k training and k dev questions drawn from the training split by `seed` (01_data.episode)
+    patience: int = 0                # stop after this many epochs without a better dev score (0: run every epoch)
+    test_initial: bool = False       # also score the untrained method on test (where its initialisation starts)
+    lr_factors: str = ''             # e.g. '0.1,1,10': one run per factor, every learning rate scaled by it, the best on dev kept ('' : the rates as given)
 
     RANGES: ClassVar[dict] = {   # 00_core.check_ranges; max_len is also checked against the backbone's positions (resolve_config)
         'seed': Range(0, 2**32 - 1), 'epochs': AT_LEAST_1, 'batch_size': AT_LEAST_1, 'eval_batch_size': AT_LEAST_1, 'grad_accum': AT_LEAST_1,
         'max_len': Range(16), 'warmup_steps': NON_NEGATIVE, 'warmup_cap': Range(0, 1), 'max_steps': AT_LEAST_1, 'max_grad_norm': Range(0, lo_open=True),
-        'dropout': FRACTION, 'train_limit': AT_LEAST_1, 'dev_limit': AT_LEAST_1, 'test_limit': AT_LEAST_1, 'n_boot': AT_LEAST_1, 'threads': NON_NEGATIVE}
+        'dropout': FRACTION, 'train_limit': AT_LEAST_1, 'dev_limit': AT_LEAST_1, 'test_limit': AT_LEAST_1, 'n_boot': AT_LEAST_1, 'threads': NON_NEGATIVE,
+        'k': AT_LEAST_1, 'patience': NON_NEGATIVE}
+    def __post_init__(self):
+        check_choices(self); check_ranges(self); self.lr_scales
+        if self.k is not None and (self.train_limit is not None or self.dev_limit is not None):
+            raise ConfigError(f"k={self.k} draws an episode's training and dev questions; train_limit and dev_limit do not apply "
+                              "(--set train_limit=none dev_limit=none, or --profile fewshot)")
 
-    def __post_init__(self): check_choices(self); check_ranges(self)
+    @property
+    def lr_scales(self) -> tuple[float, ...]:
+        "The factors of `lr_factors`, each a positive finite number; () when none are given."
+        try: scales = tuple(float(f) for f in self.lr_factors.split(',') if f.strip())
+        except ValueError: scales = (-1.0,)
+        if any(not (math.isfinite(f) and f > 0) for f in scales) or len(set(scales)) != len(scales):
+            raise ConfigError(f"lr_factors must be distinct positive numbers separated by commas (e.g. 0.1,1,10), not {self.lr_factors!r}")
+        return scales
 
 # %% ../nbs/05_config.ipynb #c006p
 # demo and quick: 4 Auto-CoT chains of ≤ 160 tokens, ≤ 2 demo candidates per cluster (SmolLM2 calls dominate a cold init); see 15_baasprompt
@@ -75,6 +92,13 @@ PROFILES: dict[str, dict] = {
                            'dream': dict(max_len=192)},   # most dialogues fit (median ~134 MiniLM tokens)
               'models': {'smollm2-135m': dict(train_limit=96, epochs=2, dev_limit=40, max_len=128)},   # ~10x minilm's cost per token; wins over 'datasets'
               'method_defaults': ('cpu', 'quick'), 'every_method': dict(head_lr=3e-2)},
+    # fewshot: episodes of k training and k dev questions (the grid sets k), one fixed test set of ≤ 1000 per dataset, 20 epochs with
+    # early stopping, every learning rate searched over 3 factors on the episode's dev set (06_train), the untrained start scored on test
+    'fewshot': {'train': dict(epochs=20, patience=5, batch_size=8, eval_batch_size=32, grad_accum=1, max_len=128, warmup_steps=4,
+                              train_limit=None, dev_limit=None, test_limit=1000, n_boot=1000, scorer='auto', threads=1,
+                              test_initial=True, lr_factors='0.1,1,10'),
+                'datasets': {'commonsense_qa': dict(max_len=64)},   # as in quick: short questions
+                'method_defaults': ('cpu', 'quick'), 'every_method': dict(head_lr=3e-2)},
     # paper: the paper's effective batch of 64 questions per optimiser step, as 16 per micro-batch × 4 accumulated (the paper's
     # 2 × 32 paid every per-step cost 32 times on a card that holds far more); bf16 autocast; evaluation batched by length
     'paper': {'train': dict(epochs=10, batch_size=16, grad_accum=4, eval_batch_size=64, max_len=512, warmup_steps=500, max_steps=22000,
@@ -201,7 +225,8 @@ def run_variant(folder: str, method: str, model: str, dataset: str, seed: int) -
     return folder[len(base) + 2:] if folder.startswith(base + '__') else ''
 
 # run options added after runs were committed, with the value those runs ran with
-ADDED_OPTIONS = {'precision': 'fp32', 'eval_order': 'input', 'allow_repeated_options': False}
+ADDED_OPTIONS = {'precision': 'fp32', 'eval_order': 'input', 'allow_repeated_options': False, 'k': None, 'patience': 0, 'test_initial': False,
+                 'lr_factors': ''}
 
 def config_hash(rec: dict) -> str:
     "The hash of a config record: an option of `ADDED_OPTIONS` counts only when it differs from the value every earlier run had; a renamed option (`RENAMED_OPTIONS`) under its old name."

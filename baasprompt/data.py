@@ -6,7 +6,7 @@
 __all__ = ['SPLITS', 'SOURCES', 'ON_ERROR', 'DATA_DIR_ENV', 'FEATURES', 'DATASETS', 'JSONL_FORMAT', 'label_index', 'mcq_row',
            'duplicate_choices', 'olmo_tasks_dir', 'package_docs', 'question_from_prompt', 'sciq_choices', 'MCQSpec',
            'register_dataset', 'load_mcq', 'question_key', 'split_overlaps', 'check_overlap', 'rows_digest',
-           'drop_overlaps', 'shown_source', 'dataset_summary']
+           'drop_overlaps', 'episode', 'shown_source', 'dataset_summary']
 
 # %% ../nbs/01_data.ipynb #c004
 import collections, gzip, json, os, random, re, warnings
@@ -543,6 +543,24 @@ def drop_overlaps(splits: dict[str, list[dict]]) -> tuple[dict[str, list[dict]],
     found = split_overlaps(splits)
     drop = {(a, ida) for a, ida, *_ in found}
     return {s: [r for r in rows if (s, str(r['id'])) not in drop] for s, rows in splits.items()}, found
+
+# %% ../nbs/01_data.ipynb #ep02
+def episode(pool: list[dict],  # the training split: the questions an episode draws from
+            k: int,  # training questions, and as many dev questions
+            seed: int,  # the episode: its seed orders the pool
+            exclude: Iterable[dict] = (),  # questions never drawn (the test split), by id and by normalised text
+           ) -> tuple[list[dict], list[dict]]:
+    "A true few-shot episode: `k` training and `k` dev questions drawn from `pool` by seed, none of them in `exclude` nor a repeat of another."
+    banned = {str(r['id']) for r in exclude} | {question_key(r) for r in exclude}
+    drawn, seen = [], set()
+    for r in sorted(pool, key=lambda r: stable_hash('episode', seed, str(r['id']))):
+        key = question_key(r)
+        if str(r['id']) in banned or key in banned or key in seen: continue
+        seen.add(key); drawn.append(r)
+        if len(drawn) == 2 * k: break
+    if len(drawn) < 2 * k:
+        raise ConfigError(f"k={k}: the training pool has {len(drawn)} usable questions; an episode draws 2k = {2 * k} (k training, k dev)")
+    return drawn[:k], drawn[k:]
 
 # %% ../nbs/01_data.ipynb #c085
 def _short(e: MCQDataError) -> str:
