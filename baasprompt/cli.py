@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument('--into-run', action='store_true', help="allow --output inside a run folder (never over the run's own files)")
     e.add_argument('--overwrite', action='store_true', help='allow --output to replace an existing file')
     r = _command(sub, 'reproduce', "run a profile's grid with papermill, then its tables and figures", _reproduce)
-    r.add_argument('--profile', default='demo', help='demo, quick or paper (default: %(default)s)')
+    r.add_argument('--profile', default='demo', help='demo, quick, fewshot or paper (default: %(default)s)')
     r.add_argument('--only', nargs='*', default=None, help='run only grid runs whose method, model, dataset, group or name match')
     r.add_argument('--dry-run', action='store_true', help='resolve every run and build it on its tiny stand-in; train nothing')
     r.add_argument('--num-processes', type=int, default=1, help='processes per run, launched with accelerate (default: %(default)s)')
