@@ -96,7 +96,7 @@ PROFILES: dict[str, dict] = {
     # early stopping, every learning rate searched over 3 factors on the episode's dev set (06_train), the untrained start scored on test
     'fewshot': {'train': dict(epochs=20, patience=5, batch_size=8, eval_batch_size=32, grad_accum=1, max_len=128, warmup_steps=4,
                               train_limit=None, dev_limit=None, test_limit=1000, n_boot=1000, scorer='auto', threads=1,
-                              test_initial=True, lr_factors='0.1,1,10'),
+                              test_initial=True, lr_factors='0.1,1,10', eval_order='length'),   # length: less padding, the same predictions
                 'datasets': {'commonsense_qa': dict(max_len=64)},   # as in quick: short questions
                 'method_defaults': ('cpu', 'quick'), 'every_method': dict(head_lr=3e-2)},
     # paper: the paper's effective batch of 64 questions per optimiser step, as 16 per micro-batch × 4 accumulated (the paper's

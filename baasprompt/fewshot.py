@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['ZERO', 'TARGET', 'fewshot_runs', 'correctness', 'crossed_bootstrap', 'difference_parts', 'compare',
            'variance_components', 'half_width', 'episodes_needed', 'comparisons', 'accuracy_table', 'claim_lines',
-           'plot_learning_curves', 'write_fewshot']
+           'findings', 'plot_learning_curves', 'write_fewshot']
 
 # %% ../nbs/23_fewshot.ipynb #c004
 import math
@@ -171,6 +171,24 @@ def claim_lines(comps: pd.DataFrame) -> dict[str, list[str]]:
         out['Claim 3'].append(f"K={k}: " + _sentence(_find(comps, base, f'{base}[prefix_init=random]', k), 'cluster prefix − random prefix'))
     return out
 
+# %% ../nbs/23_fewshot.ipynb #fd02
+def _names(rows: pd.DataFrame) -> str: return ', '.join(f'`{a}`' for a in rows['a']) or 'none'
+
+def findings(comps: pd.DataFrame) -> list[str]:
+    "The study in a few sentences, one per question and K, from `comparisons`: against zero-shot, what training adds to the start, and the premise."
+    out = []
+    for k in sorted(comps['k'].unique()) if len(comps) else []:
+        for b, what in ((ZERO, 'zero-shot'), ('initial', 'their own untrained start')):
+            g = comps[(comps['b'] == b) & (comps['k'] == k)]
+            if g.empty: continue
+            up, down = g[g['verdict'] == 'confirmed'], g[g['verdict'] == 'refuted']
+            out.append(f"At K={k}, of {len(g)} trained methods, {len(up)} end significantly above {what} ({_names(up)}), {len(down)} below "
+                       f"({_names(down)}); the other {len(g) - len(up) - len(down)} are inconclusive (`minilm`, up to {g['datasets'].max()} datasets × {g['episodes'].max()} episodes).")
+        p = [c for s in ('prefix_init', 'suffix_init') if (c := _find(comps, 'baasprompt', f'baasprompt[{s}=random]', k))]
+        if p: out.append(f"At K={k}, BaasPrompt's initialisation against random starts (the premise): "
+                         + '; '.join(f"{c['b'].split('[')[1][:-1]}: {_ci(c)}, **{c['verdict']}**" for c in p) + '.')
+    return out
+
 # %% ../nbs/23_fewshot.ipynb #lc02
 def plot_learning_curves(df: pd.DataFrame, model: str = 'minilm'):
     "Test accuracy against K (log scale) per method, one panel per dataset and one for their mean: the line is the mean over episodes, the band its 95 % t-interval over episodes, the dashed line zero-shot."
@@ -238,11 +256,11 @@ def write_fewshot(root: str | Path | None = None, profile: str = 'fewshot') -> d
     quick = root/'results'/'quick'/'tables'/'verdicts.md'
     quick_lines = [l for l in quick.read_text().splitlines() if l.startswith('- **Claim')] if quick.exists() else []
     paper = paper_claims(root/'paper')
-    v = [f'# Verdicts of the few-shot study — profile `{profile}`', '', meta, '']
+    v = [f'# Verdicts of the few-shot study — profile `{profile}`', '', meta, '', '## In short', '', *[f'- {s}' for s in findings(comps)], '']
     for name, title in (('premise', "The premise: BaasPrompt's initialisation against random starts"), ('Claim 1', 'Claim 1: BaasPrompt ≥ the prompt baselines'),
                         ('Claim 2', 'Claim 2: a suffix of 10 % of the maximum length is best (ARC-Easy)'), ('Claim 3', 'Claim 3: clustering is the best prefix initialisation (against random only)')):
         v += [f'## {title}', '', *[f'- {l}' for l in lines[name]], '']
     v += ['## Beside the `quick` grid (160 training questions, 3 seeds) and the paper', '', *quick_lines, *[f'- {p}' for p in paper.values()], '']
     atomic_write(out/'verdicts.md', '\n'.join(v) + '\n')
     figs = {m: _save(plot_learning_curves(df, m), root/'figures'/profile, f'learning_curves_{m}') for m in sorted(df['model'].unique())}
-    return {'runs': df, 'accuracy': acc, 'comparisons': comps, 'claims': lines, 'verdicts': '\n'.join(v), 'figures': figs}
+    return {'runs': df, 'accuracy': acc, 'comparisons': comps, 'claims': lines, 'findings': findings(comps), 'verdicts': '\n'.join(v), 'figures': figs}
