@@ -557,21 +557,27 @@ def lr_candidates(cfg: TrainConfig, mcfg) -> list[tuple[float, TrainConfig, Meth
     return [(f, sub, dataclasses.replace(mcfg, lr=mcfg.lr * f, reparam_lr=mcfg.reparam_lr * f, head_lr=mcfg.head_lr * f)) for f in cfg.lr_scales]
 
 def choose_lr(found: list[dict], metric: str = 'accuracy') -> dict:
-    "The candidate `LR_RULE` picks from `found` (dicts with `factor` and `dev_best`)."
-    return max(found, key=lambda c: (c['dev_best'][metric], -abs(math.log(c['factor'])), -c['factor']))
+    "The candidate `LR_RULE` picks from `found` (dicts with `factor` and `dev_best`; a candidate that diverged has no `dev_best` and is never chosen)."
+    ok = [c for c in found if c.get('dev_best')]
+    if not ok: raise TrainingDiverged('every learning-rate candidate diverged (' + ', '.join(f"x{c['factor']:g}" for c in found) + '): lower the rates')
+    return max(ok, key=lambda c: (c['dev_best'][metric], -abs(math.log(c['factor'])), -c['factor']))
 
 def _search_lr(cfg: TrainConfig, mcfg, out: Path, resume: bool, log, splits: dict, record: dict, accelerator, say) -> dict:
     "Train every candidate of `lr_candidates` (each a resumable run under `out/lr/`), keep the one `choose_lr` picks, score its start and its weights on test."
     cands, found = lr_candidates(cfg, mcfg), []
     for i, (f, c, m) in enumerate(cands, 1):
         say(f"learning rates x{f:g} (candidate {i} of {len(cands)})")
-        r = _train(c, m, out/'lr'/f'x{f:g}', resume, log, splits=splits, test=False, accelerator=accelerator)
+        try: r = _train(c, m, out/'lr'/f'x{f:g}', resume, log, splits=splits, test=False, accelerator=accelerator)
+        except TrainingDiverged as e:   # a rate too high for the method is a result of the search, not the end of the run
+            say(f"learning rates x{f:g} diverged; the candidate is left out")
+            found.append({'factor': f, 'learning_rates': {'method': m.lr, 'reparam': m.reparam_lr, 'head': m.head_lr}, 'diverged': str(e).split(':')[0]})
+            accelerator.free_memory(); continue
         found.append({'factor': f, 'learning_rates': r['learning_rates'], 'best_epoch': r['best_epoch'], 'epochs': len(read_jsonl(out/'lr'/f'x{f:g}'/'metrics.jsonl')),
                       'dev_best': r['dev_best'], 'train_seconds': r['train_seconds'], 'dev_eval_seconds': r['dev_eval_seconds']})
         accelerator.free_memory()   # the candidate's model and optimiser are no longer referenced
     best = choose_lr(found, cfg.select_metric)
     sub, chosen = out/'lr'/f"x{best['factor']:g}", next(m for f, _, m in cands if f == best['factor'])
-    scores = ', '.join(f"x{c['factor']:g} {c['dev_best'][cfg.select_metric]:.3f}" for c in found)
+    scores = ', '.join(f"x{c['factor']:g} " + (f"{c['dev_best'][cfg.select_metric]:.3f}" if c.get('dev_best') else 'diverged') for c in found)
     say(f"chosen on dev: learning rates x{best['factor']:g} (dev {cfg.select_metric}: {scores})")
     run = _setup(_Run(cfg, chosen, out, accelerator, say, record, splits), resume=False)   # the same seed builds the same untrained start
     res, history = read_json(sub/'results.json'), read_jsonl(sub/'metrics.jsonl')
@@ -585,7 +591,7 @@ def _search_lr(cfg: TrainConfig, mcfg, out: Path, resume: bool, log, splits: dic
         except OSError: shutil.copyfile(sub/'trained.safetensors', out/'best.safetensors')
     accelerator.wait_for_everyone()
     return _finish(run, extra={'lr_search': {'factors': list(cfg.lr_scales), 'rule': LR_RULE, 'chosen': best['factor'], 'candidates': found,
-                                             'seconds': round(sum(c['train_seconds'] + c['dev_eval_seconds'] for c in found), 2)}})
+                                             'seconds': round(sum(c.get('train_seconds', 0) + c.get('dev_eval_seconds', 0) for c in found), 2)}})
 
 # %% ../nbs/06_train.ipynb #c022
 def _parse_sets(pairs: list[str]) -> dict:

@@ -85,3 +85,16 @@ def test_collectives_only_in_the_guarded_functions():
                 if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in collectives:
                     owner = ast.unparse(node.func.value)
                     assert 'accelerator' not in owner and 'dist' not in owner, f'{path.name}:{node.lineno} {fn.name} calls {owner}.{node.func.attr}'
+
+def test_a_few_shot_episode_with_its_search_on_two_processes(tmp_path):
+    "The learning-rate search (a candidate run per factor, then the chosen one tested) under 2 gloo processes: every process follows the same choice."
+    out = tmp_path/'run'
+    cmd = [str(BIN/'torchrun'), '--standalone', '--nproc_per_node=2', '-m', 'baasprompt.train', '--method', 'prompt-tuning', '--model', 'tiny-bert',
+           '--dataset', 'sciq', '--profile', 'smoke', '--output', str(out), '--set', 'k=8', 'train_limit=none', 'dev_limit=none', 'epochs=2',
+           'lr_factors=0.1,1', 'test_initial=true']
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600, env={**os.environ, 'OMP_NUM_THREADS': '1'})
+    assert r.returncode == 0, r.stderr[-3000:]
+    res = results(out)
+    assert res['num_processes'] == 2 and (res['n_train'], res['n_dev'], res['test']['n']) == (8, 8, 8)
+    assert [c['factor'] for c in res['lr_search']['candidates']] == [0.1, 1.0] and res['test_initial']['n'] == 8
+    assert all((out/'lr'/f/'results.json').exists() for f in ('x0.1', 'x1'))

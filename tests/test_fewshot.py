@@ -36,6 +36,7 @@ def test_committed_runs_record_the_study():
         assert search['factors'] == [0.1, 1.0, 10.0] and search['chosen'] == choose_lr(search['candidates'], res['select_metric'])['factor']
         main_lr = read_json(out/'config.json')['method']['lr']
         for c in search['candidates']:   # every candidate is a finished run of its own, judged on dev only, at the scaled rate
+            if c.get('diverged'): assert c['factor'] != search['chosen']; continue
             sub = finished_run(out/'lr'/f"x{c['factor']:g}", weights=False)
             assert sub['test_evaluated'] is False and sub['test'] is None
             assert abs(read_json(out/'lr'/f"x{c['factor']:g}"/'config.json')['method']['lr'] - main_lr * c['factor']) < 1e-12
@@ -91,3 +92,41 @@ def test_a_search_resumes_at_the_candidate_it_stopped_at(tmp_path):
     again = train(cfg, mcfg, tmp_path/'run', resume=True, log=said.append)
     assert sum('finished run with the same config; not run again' in s for s in said) == 1   # the first candidate is reused, not retrained
     assert again['test'] == first['test'] and again['test_initial'] == first['test_initial'] and again['lr_search']['chosen'] == first['lr_search']['chosen']
+
+def test_paired_comparisons_on_synthetic_runs(tmp_path):
+    "compare / compare_across_k read the run folders and pair on test questions: known answers on made-up predictions."
+    import pandas as pd
+    from baasprompt.fewshot import compare, compare_across_k, difference_parts
+    rows, n = [], 40
+    def run(label, k, e, right):   # a run that answers the first `right` of n questions correctly (label 0), and started with none right
+        name = f'{label}__k{k}__e{e}'
+        (tmp_path/'results/fewshot/runs'/name).mkdir(parents=True)
+        (tmp_path/'results/fewshot/runs'/name/'predictions.jsonl').write_text(''.join(
+            json.dumps({'id': f'q{i}', 'prediction': 0 if i < right else 1, 'label': 0, 'initial': 1}) + '\n' for i in range(n)))
+        rows.append({'label': label, 'method': label.split('[')[0], 'k': k, 'episode': e, 'dataset': 'arc_easy', 'run': name})
+    for e in (0, 1):
+        run('baasprompt', 16, e, 30); run('baasprompt[prefix_init=random]', 16, e, 20)   # +0.25 at K=16
+        run('baasprompt', 64, e, 30); run('baasprompt[prefix_init=random]', 64, e, 28)   # +0.05 at K=64
+    df = pd.DataFrame(rows)
+    c16 = compare(df, 'baasprompt', 'baasprompt[prefix_init=random]', 16, tmp_path)
+    assert abs(c16['diff'] - 0.25) < 1e-12 and c16['episodes'] == 2 and c16['verdict'] == 'confirmed'
+    assert difference_parts(df, 'baasprompt', 'initial', 64, tmp_path)['arc_easy'].mean() == 0.75   # trained minus its own start
+    across = compare_across_k(df, 'baasprompt', 'baasprompt[prefix_init=random]', (16, 64), tmp_path)
+    assert abs(across['diff'] - 0.20) < 1e-12 and across['verdict'] == 'confirmed' and across['k'] == '16 vs 64'
+
+def test_a_candidate_that_diverges_is_left_out_not_the_run(tmp_path, monkeypatch):
+    import baasprompt.train as T
+    real_loss, real_train, state = T.mcq_loss, T._train, {'nan': False}
+    def train_marking(cfg, mcfg, out, *a, **kw):   # the x10 candidate's loss turns NaN
+        state['nan'] = out.name == 'x10'
+        return real_train(cfg, mcfg, out, *a, **kw)
+    monkeypatch.setattr(T, '_train', train_marking)
+    monkeypatch.setattr(T, 'mcq_loss', lambda s, l: real_loss(s, l) * (float('nan') if state['nan'] else 1.0))
+    cfg, mcfg = resolve_config('prompt-tuning', 'tiny-bert', 'sciq', 'smoke',
+                               overrides={'k': '8', 'train_limit': 'none', 'dev_limit': 'none', 'epochs': '2', 'lr_factors': '1,10'})
+    res = T.train(cfg, mcfg, tmp_path/'run', log=lambda *a: None)
+    x10 = next(c for c in res['lr_search']['candidates'] if c['factor'] == 10)
+    assert 'loss became NaN' in x10['diverged'] and res['lr_search']['chosen'] == 1.0 and res['test']['n'] == 8
+    monkeypatch.setattr(T, 'mcq_loss', lambda s, l: real_loss(s, l) * float('nan'))   # every candidate diverges: the run stops, saying so
+    with pytest.raises(T.TrainingDiverged, match=r'every learning-rate candidate diverged \(x1, x10\)'):
+        T.train(cfg, mcfg, tmp_path/'all', log=lambda *a: None)
