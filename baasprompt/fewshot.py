@@ -199,6 +199,10 @@ def claim_lines(comps: pd.DataFrame, across: list[dict] = ()) -> dict[str, list[
 # %% ../nbs/23_fewshot.ipynb #fd02
 def _names(rows: pd.DataFrame) -> str: return ', '.join(f'`{a}`' for a in rows['a']) or 'none'
 
+def _extent(g: pd.DataFrame) -> str:
+    d, e = int(g['datasets'].max()), int(g['episodes'].max())
+    return f"up to {d} dataset{'s' * (d > 1)} × {e} episode{'s' * (e > 1)}"
+
 def findings(comps: pd.DataFrame) -> list[str]:
     "The study in a few sentences, one per question and K, from `comparisons`: against zero-shot, what training adds to the start, and the premise."
     out = []
@@ -208,7 +212,7 @@ def findings(comps: pd.DataFrame) -> list[str]:
             if g.empty: continue
             up, down = g[g['verdict'] == 'confirmed'], g[g['verdict'] == 'refuted']
             out.append(f"At K={k}, of {len(g)} trained methods, {len(up)} end significantly above {what} ({_names(up)}), {len(down)} below "
-                       f"({_names(down)}); the other {len(g) - len(up) - len(down)} are inconclusive (`minilm`, up to {g['datasets'].max()} datasets × {g['episodes'].max()} episodes).")
+                       f"({_names(down)}); the other {len(g) - len(up) - len(down)} are inconclusive (`minilm`, {_extent(g)}).")
         p = [c for s in ('prefix_init', 'suffix_init') if (c := _find(comps, 'baasprompt', f'baasprompt[{s}=random]', k))]
         if p: out.append(f"At K={k}, BaasPrompt's initialisation against random starts (the premise): "
                          + '; '.join(f"{c['b'].split('[')[1][:-1]}: {_ci(c)}, **{c['verdict']}**" for c in p) + '.')
@@ -216,7 +220,7 @@ def findings(comps: pd.DataFrame) -> list[str]:
 
 # %% ../nbs/23_fewshot.ipynb #lc02
 def plot_learning_curves(df: pd.DataFrame, model: str = 'minilm'):
-    "Test accuracy against K (log scale) per method, one panel per dataset and one for their mean: the line is the mean over episodes, the band its 95 % t-interval over episodes, the dashed line zero-shot."
+    "Test accuracy against K (log scale) per method, one panel per dataset and one for their mean: the line is the mean over episodes, the bars and band its 95 % t-interval over episodes (methods nudged apart along K so the bars do not hide each other), the dashed line zero-shot."
     from scipy import stats
     d = df[df['model'] == model]
     datasets = dataset_order(d['dataset'])
@@ -224,6 +228,7 @@ def plot_learning_curves(df: pd.DataFrame, model: str = 'minilm'):
     fig, axes = plt.subplots(1, len(datasets) + 1, figsize=(3.0 * (len(datasets) + 1), 3.2), sharey=False, squeeze=False)
     styles = {l: dict(color=_color(l.split('[')[0]), ls='-' if '[' not in l else (':' if 'prefix' in l else '-.' if 'suffix_init' in l else '--'),
                       marker='o', ms=3.5, lw=1.4) for l in labels}
+    nudge = {l: 2 ** (0.3 * (i / max(len(labels) - 1, 1) - 0.5)) for i, l in enumerate(labels)}
     for ax, ds in zip(axes[0], [*datasets, None]):
         g = d if ds is None else d[d['dataset'] == ds]
         for l in labels:
@@ -232,8 +237,9 @@ def plot_learning_curves(df: pd.DataFrame, model: str = 'minilm'):
             per = h.groupby(['k', 'episode'])['accuracy'].mean().groupby('k')   # over datasets first, for the mean panel
             m, s, n = per.mean(), per.std(ddof=1).fillna(0), per.count()
             half = s / np.sqrt(n) * stats.t.ppf(0.975, np.maximum(n - 1, 1))
-            ax.plot(m.index, m.values, label=l, **styles[l])
-            ax.fill_between(m.index, (m - half).values, (m + half).values, color=styles[l]['color'], alpha=0.12, lw=0)
+            x = m.index.to_numpy(float) * nudge[l]
+            ax.errorbar(x, m.values, yerr=half.values, label=l, capsize=2, elinewidth=0.8, **styles[l])
+            ax.fill_between(x, (m - half).values, (m + half).values, color=styles[l]['color'], alpha=0.10, lw=0)
         z = g[g['method'] == ZERO]
         if not z.empty: ax.axhline(z['accuracy'].mean(), color='k', ls='--', lw=1, label='zero-shot')
         ks = sorted(g['k'].dropna().unique())

@@ -74,12 +74,13 @@ FEWSHOT_DATASETS = ('arc_easy', 'commonsense_qa', 'openbookqa')   # in priority 
 FEWSHOT_KS, EPISODES = (16, 64), (0, 1, 2, 3, 4)
 
 def _episodes(dataset: str) -> list:
-    "One dataset of the `fewshot` grid: zero-shot once (its test set is every episode's), then per K every episode of the methods and of the premise's two random starts."
+    "One dataset of the `fewshot` grid: zero-shot once (its test set is every episode's), then per K every episode of prompt tuning, BaasPrompt and the premise's two random starts (the central comparisons first), then of the other baselines and LoRA."
     return [Block(('zero-shot',), ('minilm',), (dataset,), group='zero-shot'),
             *[b for k in FEWSHOT_KS for b in (
-                Block(('role:baseline', 'role:proposed', 'lora'), ('minilm',), (dataset,), EPISODES, overrides=(('k', k),)),
+                Block(('prompt-tuning', 'role:proposed'), ('minilm',), (dataset,), EPISODES, overrides=(('k', k),)),
                 *[Block(('baasprompt',), ('minilm',), (dataset,), EPISODES, 'premise', (('k', k), (switch, 'random')))
-                  for switch in ('prefix_init', 'suffix_init')])]]
+                  for switch in ('prefix_init', 'suffix_init')],
+                Block(('role:baseline', 'lora'), ('minilm',), (dataset,), EPISODES, overrides=(('k', k),)))]]   # prompt tuning: kept where it first appears
 GRIDS: dict[str, list] = {
     'smoke': [Block(('zero-shot', 'prompt-tuning'), ('minilm',), ('sciq',))],
     'demo': [Block(('role:baseline', 'role:proposed'), ('minilm',), ('sciq',)),
@@ -107,9 +108,11 @@ def _fits(spec: RunSpec, profile: str) -> bool:
     return METHODS[spec.method].fits(cfg.scorer)
 
 def grid(profile: str) -> list[RunSpec]:
-    "The runs of `profile`'s reproduction (`GRIDS`), main table first, ablations last; runs whose method does not fit their scorer left out."
+    "The runs of `profile`'s reproduction (`GRIDS`) in order, main table first, ablations last; a run two blocks name runs once, where it first appears; runs whose method does not fit their scorer left out."
     if profile not in GRIDS: raise unknown_name('profile', profile, GRIDS)
-    return [s for block in GRIDS[profile] for s in block.specs() if _fits(s, profile)]
+    specs = {}
+    for s in (s for block in GRIDS[profile] for s in block.specs()): specs.setdefault(s.name, s)   # the first occurrence keeps its place
+    return [s for s in specs.values() if _fits(s, profile)]
 
 # %% ../nbs/20_reproduce.ipynb #befc5512
 def repo_root() -> Path:
