@@ -74,13 +74,13 @@ FEWSHOT_DATASETS = ('arc_easy', 'commonsense_qa', 'openbookqa')   # in priority 
 FEWSHOT_KS, EPISODES = (16, 64), (0, 1, 2, 3, 4)
 
 def _episodes(dataset: str) -> list:
-    "One dataset of the `fewshot` grid: zero-shot once (its test set is every episode's), then per K every episode of prompt tuning, BaasPrompt and the premise's two random starts (the central comparisons first), then of the other baselines and LoRA."
+    "One dataset of the `fewshot` grid: zero-shot once (its test set is every episode's), then per K the premise first, episode by episode (BaasPrompt and its two random starts: a grid run in parts has whole triples), then every episode of the baselines and LoRA."
+    premise = lambda k, e: [Block(('role:proposed',), ('minilm',), (dataset,), (e,), overrides=(('k', k),)),
+                            *[Block(('baasprompt',), ('minilm',), (dataset,), (e,), 'premise', (('k', k), (switch, 'random')))
+                              for switch in ('prefix_init', 'suffix_init')]]
     return [Block(('zero-shot',), ('minilm',), (dataset,), group='zero-shot'),
-            *[b for k in FEWSHOT_KS for b in (
-                Block(('prompt-tuning', 'role:proposed'), ('minilm',), (dataset,), EPISODES, overrides=(('k', k),)),
-                *[Block(('baasprompt',), ('minilm',), (dataset,), EPISODES, 'premise', (('k', k), (switch, 'random')))
-                  for switch in ('prefix_init', 'suffix_init')],
-                Block(('role:baseline', 'lora'), ('minilm',), (dataset,), EPISODES, overrides=(('k', k),)))]]   # prompt tuning: kept where it first appears
+            *[b for k in FEWSHOT_KS for b in (*[b for e in EPISODES for b in premise(k, e)],
+                                               Block(('role:baseline', 'lora'), ('minilm',), (dataset,), EPISODES, overrides=(('k', k),)))]]
 GRIDS: dict[str, list] = {
     'smoke': [Block(('zero-shot', 'prompt-tuning'), ('minilm',), ('sciq',))],
     'demo': [Block(('role:baseline', 'role:proposed'), ('minilm',), ('sciq',)),
