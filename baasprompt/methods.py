@@ -18,7 +18,7 @@ import torch
 from torch import nn
 from .core import ConfigError, Registry, check_choices, check_ranges, POSITIVE, AT_LEAST_1, NON_NEGATIVE, FRACTION
 from .backbones import Backbone, count_params
-from .scoring import make_scorer, scorer_class
+from .scoring import make_scorer, scorer_class, recurrent_in_fp32
 
 # %% ../nbs/04_methods.ipynb #c006
 @dataclass
@@ -193,13 +193,15 @@ class BuildContext:
 
 def build_method(cfg: MethodConfig, backbone: Backbone, dropout: float = 0.1, train_data=None, seed: int = 0, max_len: int = 512,
                  scorer: str = 'head', dataset: str = '', **scorer_options) -> BuiltMethod:
-    "Wrap `backbone` for method `cfg.method`, scored by `scorer`: its trainable parameters are exactly the method's (and the scorer's own)."
+    "Wrap `backbone` for method `cfg.method`, scored by `scorer`: its trainable parameters are exactly the method's (and the scorer's own); its recurrent layers compute in fp32 under any autocast."
     spec = METHODS.lookup(cfg.method)
     if not spec.fits(scorer): raise ConfigError(f"{cfg.method} does not fit the {scorer} scorer: {spec.misfit}")
     if scorer_class(scorer).lm_head and backbone.model.get_output_embeddings() is None:
         raise ConfigError(f"the {scorer} scorer needs {backbone.spec.name!r} loaded with its language-model head (load_backbone(..., lm_head=True))")
     ctx = BuildContext(backbone, scorer, dropout, list(train_data) if train_data is not None else None, seed, max_len, scorer_options, dataset)
-    return spec.build(cfg, ctx)
+    built = spec.build(cfg, ctx)
+    recurrent_in_fp32(built.scorer)   # LSTMs compute in fp32 under any autocast (03a_scoring)
+    return built
 
 # %% ../nbs/04_methods.ipynb #r004
 def _text_init(peft_model, tokenizer, text: str, n: int) -> None:

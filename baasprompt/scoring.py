@@ -4,8 +4,9 @@
 
 # %% auto #0
 __all__ = ['SCORERS', 'PRECISIONS', 'sentence_pooling', 'register_scorer', 'valid_scorers', 'default_scorer', 'check_scorer',
-           'scorer_class', 'autocast', 'fp32', 'cache_kwarg', 'output_cache', 'MCQScorer', 'mcq_loss', 'make_scorer',
-           'HeadScorer', 'Encoded', 'MCQCollator', 'pool_hidden', 'SimilarityScorer', 'LikelihoodScorer']
+           'scorer_class', 'autocast', 'fp32', 'recurrent_in_fp32', 'cache_kwarg', 'output_cache', 'MCQScorer',
+           'mcq_loss', 'make_scorer', 'HeadScorer', 'Encoded', 'MCQCollator', 'pool_hidden', 'SimilarityScorer',
+           'LikelihoodScorer']
 
 # %% ../nbs/03a_scoring.ipynb #c004
 import contextlib, inspect, json, math
@@ -101,6 +102,26 @@ def autocast(precision: str, device: str | torch.device = 'cpu') -> Iterator[Non
 def fp32(x: torch.Tensor) -> contextlib.AbstractContextManager:
     "A block in which autocast is off on `x`'s device: where scores, log-probabilities and the loss are computed."
     return torch.autocast(x.device.type, enabled=False)
+
+# %% ../nbs/03a_scoring.ipynb #p004
+_FP32_RECURRENT: dict[type, type] = {}
+
+def _fp32_class(cls: type) -> type:
+    "`cls` (an `nn.RNNBase` subclass) with a forward that runs in fp32 with autocast off."
+    if cls not in _FP32_RECURRENT:
+        def forward(self, input, *args, **kwargs):
+            if isinstance(input, torch.Tensor) and input.is_floating_point(): input = input.float()
+            with torch.autocast(input.device.type if isinstance(input, torch.Tensor) else 'cpu', enabled=False):
+                return cls.forward(self, input, *args, **kwargs)
+        _FP32_RECURRENT[cls] = type(f'FP32{cls.__name__}', (cls,), {'forward': forward, '__module__': __name__,
+                                                                    '__doc__': f'{cls.__name__} computed in fp32 whatever the autocast around it.'})
+    return _FP32_RECURRENT[cls]
+
+def recurrent_in_fp32(model: nn.Module) -> nn.Module:
+    "Make every LSTM/GRU/RNN of `model` compute in fp32 with autocast off (its class swapped for an fp32 subclass: parameters and state dict unchanged)."
+    for m in model.modules():
+        if isinstance(m, nn.RNNBase) and type(m) not in _FP32_RECURRENT.values(): m.__class__ = _fp32_class(type(m))
+    return model
 
 # %% ../nbs/03a_scoring.ipynb #c018a
 def cache_kwarg(module: nn.Module) -> str:
