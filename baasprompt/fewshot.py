@@ -24,9 +24,9 @@ from .figures import _color, _save
 # %% ../nbs/23_fewshot.ipynb #fs02
 ZERO = 'zero-shot'   # the reference every trained method is compared with
 
-def _current(root: Path, profile: str, run: str) -> bool:
-    "Whether a run folder belongs to the grid and ran with the config the grid gives it now (a run of an earlier profile is left out until it is rerun)."
-    spec = {s.name: s for s in grid(profile)}.get(run)
+def _current(root: Path, profile: str, run: str, specs: dict) -> bool:
+    "Whether a run folder belongs to the grid (`specs`: its runs by name) and ran with the config the grid gives it now (a run of an earlier profile is left out until it is rerun)."
+    spec = specs.get(run)
     if spec is None: return False
     cfg, mcfg = resolved(spec, profile)
     saved = read_json(root/'results'/profile/'runs'/run/'config.json')
@@ -38,7 +38,8 @@ def fewshot_runs(root: str | Path | None = None, profile: str = 'fewshot') -> pd
     root = Path(root) if root else repo_root()
     df = collect(profile, root)
     if df.empty: return df
-    df = df[[_current(root, profile, run) for run in df['run']]].reset_index(drop=True)
+    specs = {s.name: s for s in grid(profile)}
+    df = df[[_current(root, profile, run, specs) for run in df['run']]].reset_index(drop=True)
     if df.empty: return df
     extra = []
     for run in df['run']:
@@ -101,9 +102,9 @@ def compare_across_k(df: pd.DataFrame, a: str, b: str, ks: tuple[int, int], root
     return {'a': a, 'b': b, 'k': f'{ks[0]} vs {ks[1]}', 'diff': diff, 'lo': lo, 'hi': hi, 'verdict': verdict(lo, hi), 'datasets': len(parts),
             'episodes': min(p.shape[0] for p in parts.values())}
 
-def compare(df: pd.DataFrame, a: str, b: str, k: int, root: Path, profile: str = 'fewshot', datasets=None) -> dict | None:
-    "Label `a` minus `b` at size `k`, pooled over datasets (`crossed_bootstrap`), with its verdict and what it rests on; None where no pair exists."
-    parts = difference_parts(df, a, b, k, root, profile, datasets)
+def compare(df: pd.DataFrame, a: str, b: str, k: int, root: Path, profile: str = 'fewshot', datasets=None, parts: dict | None = None) -> dict | None:
+    "Label `a` minus `b` at size `k`, pooled over datasets (`crossed_bootstrap`), with its verdict and what it rests on; None where no pair exists. `parts`: `difference_parts`' matrices, where the caller has them already."
+    parts = difference_parts(df, a, b, k, root, profile, datasets) if parts is None else parts
     if not parts: return None
     diff, lo, hi = crossed_bootstrap(list(parts.values()))
     return {'a': a, 'b': b, 'k': k, 'diff': diff, 'lo': lo, 'hi': hi, 'verdict': verdict(lo, hi), 'datasets': len(parts),
@@ -143,9 +144,9 @@ def comparisons(df: pd.DataFrame, root: Path, profile: str = 'fewshot') -> pd.Da
     rows = []
     for k in sorted(df['k'].dropna().unique().astype(int)):
         for a, b in dict.fromkeys(wanted):
-            if (c := compare(df, a, b, k, root, profile)) is None: continue
-            parts = list(difference_parts(df, a, b, k, root, profile).values())
-            c.update(half_width=(c['hi'] - c['lo']) / 2, episodes_needed=episodes_needed(parts) if c['episodes'] > 1 else None)
+            parts = difference_parts(df, a, b, k, root, profile)   # read once: the interval and the power model share them
+            if (c := compare(df, a, b, k, root, profile, parts=parts)) is None: continue
+            c.update(half_width=(c['hi'] - c['lo']) / 2, episodes_needed=episodes_needed(list(parts.values())) if c['episodes'] > 1 else None)
             rows.append(c)
     return pd.DataFrame(rows, columns=['a', 'b', 'k', 'diff', 'lo', 'hi', 'verdict', 'datasets', 'episodes', 'questions', 'per_dataset',
                                        'half_width', 'episodes_needed'])
