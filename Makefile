@@ -48,3 +48,4 @@ readme: install  # README.md is generated from nbs/index.ipynb (executed, then c
 	$(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace nbs/index.ipynb
 	$(VENV)/bin/nbdev_clean --fname nbs/index.ipynb
 	$(VENV)/bin/jupyter nbconvert --to markdown --no-input --output-dir . --output README nbs/index.ipynb
+	$(PY) -c "import re, pathlib; p = pathlib.Path('README.md'); p.write_text(re.sub(r'\n{3,}', '\n\n', p.read_text()))"   # one blank line between blocks (hidden cells leave runs of them)
