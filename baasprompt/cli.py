@@ -46,7 +46,7 @@ def _export(args) -> int:
     out = export_run(args.run, args.output, into_run=args.into_run, overwrite=args.overwrite)
     print(out)
     console(f"{out.stat().st_size / 1024:,.0f} KB of fixed prompt vectors and head: the file to deploy (`baasprompt predict --run {out}`); "
-            f"the run's trained.safetensors ({(Path(args.run)/'trained.safetensors').stat().st_size / 2**20:,.1f} MB) stays the BAP-Encoder, to predict or re-export")
+            f"the run's trained.safetensors ({(Path(args.run)/'trained.safetensors').stat().st_size / 2**20:,.1f} MB, the prompt with its encoder) is kept to predict or re-export")
     return 0
 
 def _reproduce(args) -> int:

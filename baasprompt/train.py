@@ -305,7 +305,7 @@ def run_readme(mcfg: MethodConfig) -> str:
              'ckpt/': 'while the run is unfinished: the last complete epoch (weights, optimiser, random state), which `--resume` continues from; removed at the end',
              'best.safetensors': 'while the run is unfinished: the best weights so far (they become trained.safetensors)',
              'lr/': 'with lr_factors: one run folder per learning-rate candidate'}
-    text = [f"A {mcfg.method} run of baasprompt: what each file is for.", '']
+    text = [f"A run folder of baasprompt (method {mcfg.method}): what each file is for.", '']
     text += [textwrap.fill(what, 110, initial_indent=f'{name:<22}', subsequent_indent=' ' * 22) for name, what in about.items()]
     return '\n'.join(text) + '\n'
 
@@ -430,7 +430,7 @@ def _replay_caches(run: _Run) -> None:
 # %% ../nbs/06_train.ipynb #l4
 def _evaluate_dev(run: _Run) -> dict:
     dev, _ = evaluate(run.scorer, run.loaders['dev'], run.accelerator, run.splits['dev'], run.n_choices, n_boot=0, seed=run.cfg.seed,
-                      precision=run.cfg.precision)
+                      precision=run.cfg.precision, desc='dev')
     return dev
 
 def _check_gradients(run: _Run) -> None:
@@ -517,7 +517,7 @@ def _finish(run: _Run, test: bool = True, extra: dict | None = None) -> dict:
         load_trainable(run.model, load_tensors(out/'best.safetensors'))
     evaluated = test
     test, preds = evaluate(run.scorer, run.loaders['test'], run.accelerator, run.splits['test'], run.n_choices, n_boot=cfg.n_boot, seed=cfg.seed,
-                           precision=cfg.precision) if evaluated else (None, [])
+                           precision=cfg.precision, desc='test') if evaluated else (None, [])
     for p, p0 in zip(preds, loop.get('test_initial_predictions', ())): p['initial'] = p0   # the untrained method's prediction, for paired comparisons
     splits, trainable, backbone_params = run.splits, run.trainable, run.backbone_params
     results = {'method': cfg.method, 'model': cfg.model, 'dataset': cfg.dataset, 'seed': cfg.seed, 'profile': cfg.profile,
@@ -561,7 +561,7 @@ def use_threads(n: int) -> None:
 def _test_initial(run: _Run) -> None:
     "Where the method starts on test: the untrained method scored once, kept in the loop's state (a resumed run has it), its predictions beside the trained ones."
     t, preds = evaluate(run.scorer, run.loaders['test'], run.accelerator, run.splits['test'], run.n_choices, n_boot=run.cfg.n_boot,
-                        seed=run.cfg.seed, precision=run.cfg.precision)
+                        seed=run.cfg.seed, precision=run.cfg.precision, desc='test (untrained)')
     run.loop['test_initial'], run.loop['test_initial_predictions'] = t, [p['prediction'] for p in preds]
     run.say(f"before training: test_acc {t['accuracy']:.4f}")
 
