@@ -14,7 +14,7 @@ export BAASPROMPT_CACHE ?= $(abspath .cache/baasprompt)
 export BAASPROMPT_LLM_CACHE ?= $(abspath llm_cache)
 export PYTHONWARNINGS := ignore::FutureWarning
 
-.PHONY: install reproduce test test-slow export clean-nbs readme bench
+.PHONY: install reproduce test test-slow export clean-nbs readme bench nb-outputs
 install: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.txt requirements-offline.txt requirements-lock.txt setup.py settings.ini
@@ -44,7 +44,12 @@ test-slow: install
 export: install
 	$(VENV)/bin/nbdev_export && $(VENV)/bin/nbdev_clean
 
+# The chapters' fast cells run and their outputs kept in the notebooks (a reader in JupyterLab sees results without running them)
+nb-outputs: install
+	$(PY) tools/nb_outputs.py
+
 readme: install  # README.md is generated from nbs/index.ipynb (executed, then converted) — never edit it by hand
 	$(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace nbs/index.ipynb
 	$(VENV)/bin/nbdev_clean --fname nbs/index.ipynb
 	$(VENV)/bin/jupyter nbconvert --to markdown --no-input --output-dir . --output README nbs/index.ipynb
+	$(PY) -c "import re, pathlib; p = pathlib.Path('README.md'); p.write_text(re.sub(r'\n{3,}', '\n\n', p.read_text()))"   # one blank line between blocks (hidden cells leave runs of them)

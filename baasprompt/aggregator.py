@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from .core import ConfigError, cache_dir, stable_hash, atomic_path, patch
+from .core import ConfigError, cache_dir, stable_hash, atomic_path, patch, progress
 from .backbones import sbert_encode
 
 # %% ../nbs/12_aggregator.ipynb #c006
@@ -279,7 +279,7 @@ def train_aggregator(agg: ChainAggregator, chains: torch.Tensor, steps: int = 20
     opt = torch.optim.Adam(agg.parameters(), lr=lr)
     agg.train()
     losses = []
-    for _ in range(steps):
+    for _ in progress(range(steps), 'aggregator'):
         draws = [aggregator_losses(agg, chains, gen) for _ in range(samples)]
         masked, agree = sum(d[0] for d in draws) / samples, sum(d[1] for d in draws) / samples
         opt.zero_grad(); (masked + agree).backward(); opt.step()

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from .core import ConfigError, Registry, unknown_name, cache_dir, file_lock, package_dir, read_json
+from .core import ConfigError, Registry, unknown_name, cache_dir, file_lock, package_dir, read_json, hush_libraries, show_progress
 
 # %% ../nbs/02_backbones.ipynb #c006
 @dataclass(frozen=True)
@@ -73,6 +73,7 @@ def _convert_gguf(spec: BackboneSpec) -> Path:
     with file_lock(out):
         if (out/'config.json').exists(): return out
         from transformers import AutoModelForCausalLM, AutoTokenizer
+        hush_libraries()
         src = package_dir(spec.path, 'an offline model')
         tok = AutoTokenizer.from_pretrained(src, gguf_file=spec.gguf_file)
         gguf_model = AutoModelForCausalLM.from_pretrained(src, gguf_file=spec.gguf_file, dtype=torch.float32)
@@ -162,6 +163,7 @@ def load_backbone(name: str, lm_head: bool = False, seed: int = 0) -> Backbone:
     if spec.source == 'tiny': model, tok = _tiny(spec, lm_head, seed)
     else:
         from transformers import AutoModel, AutoModelForCausalLM, AutoTokenizer
+        hush_libraries()   # no "Loading weights" bar unless verbose (00_core)
         where = model_dir(spec)
         try:
             tok = AutoTokenizer.from_pretrained(where)
@@ -181,12 +183,13 @@ def load_sbert(path: str | os.PathLike | None = None):
     "Sentence-BERT on CPU from `path` (default: the offline all-MiniLM-L6-v2 of `minilm`), without network; one instance per folder."
     os.environ.setdefault('HF_HUB_OFFLINE', '1')
     from sentence_transformers import SentenceTransformer
+    hush_libraries()
     return SentenceTransformer(str(path or model_dir(BACKBONES['minilm'])), device='cpu', model_kwargs={'dtype': torch.float32})   # not the checkpoint's dtype
 
 def sbert_encode(sbert, texts, batch_size: int = 256, normalize: bool = False) -> np.ndarray:
-    "Sentence-BERT embeddings `(N, D)` float32 of `texts` (L2-normalised if `normalize`)."
+    "Sentence-BERT embeddings `(N, D)` float32 of `texts` (L2-normalised if `normalize`); a bar on a terminal (`show_progress`): a vocabulary takes minutes on a CPU."
     return sbert.encode(list(texts), batch_size=batch_size, normalize_embeddings=normalize, convert_to_numpy=True,
-                        show_progress_bar=False).astype(np.float32)
+                        show_progress_bar=show_progress() and len(texts) > batch_size).astype(np.float32)
 
 # %% ../nbs/02_backbones.ipynb #c024
 def count_params(module: nn.Module, trainable: bool | None = None) -> int:

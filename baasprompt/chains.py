@@ -16,7 +16,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .core import ConfigError, stable_hash, atomic_write_json
+from .core import ConfigError, stable_hash, atomic_write_json, progress
 from .backbones import load_sbert, sbert_encode
 from .llm import ChainWriter, Messages
 
@@ -156,7 +156,7 @@ def select_demos(rows: Sequence[dict], clusters: Sequence[Sequence[int]], writer
                  max_context_words: int = 120) -> list[dict]:
     "One Auto-CoT demo per cluster: nearest the centroid with a short question and a short, answered zero-shot rationale."
     demos = []
-    for c, members in enumerate(clusters):
+    for c, members in enumerate(progress(clusters, 'chains: demos')):
         short = [i for i in members if len(_words(rows[i]['question'])) <= max_question_words]
         cands, tried = (short or list(members))[:max_candidates], []
         for rank, i in enumerate(cands):
@@ -263,7 +263,7 @@ def build_global_chain_texts(train_ds, writer: ChainWriter, k: int = 8, seed: in
     demos = select_demos(prows, clusters, writer, max_question_words, max_steps, max_candidates, **gen)
     picks = pick_chain_questions(clusters, [d['row']['index'] for d in demos], seed)
     questions, answers, rationales = [], [], []
-    for c, (i, own) in enumerate(picks):
+    for c, (i, own) in enumerate(progress(picks, 'chains: answers')):
         a = answer_with_demos(prows[i], demos, writer, **gen)
         q = {**_row_ref(prows[i], i), 'cluster': c, 'from_cluster': own, 'output': a['output'], 'raw_steps': a['steps'],
              'chain_from': 'few-shot answer'}

@@ -6,12 +6,14 @@
 __all__ = ['ENVIRONMENT', 'build_parser', 'main']
 
 # %% ../nbs/30_cli.ipynb #c004
-import argparse, sys
-from .core import atomic_write, run_command
+import argparse, json, sys
+from pathlib import Path
+import baasprompt
+from .core import atomic_write, run_command, console, set_verbosity, verbosity_arguments
 from .data import dataset_summary, JSONL_FORMAT
 from .train import train_arguments, train_command, INTERRUPTED
-from .predict import predict_file, export_run, check_output
-from .reproduce import reproduce
+from .predict import predict_file, predict_summary, export_run, check_output
+from .reproduce import reproduce, GRIDS
 
 # %% ../nbs/30_cli.ipynb #cl02
 ENVIRONMENT = """\
@@ -29,6 +31,8 @@ def _predict(args) -> int:
     text = predict_file(args.run, args.input)
     if args.output: atomic_write(args.output, text)
     else: sys.stdout.write(text)
+    summary = predict_summary([json.loads(l) for l in text.splitlines()], args.output)
+    print(summary, file=sys.stdout if args.output else sys.stderr)   # stdout, unless the predictions themselves are there
     return 0
 
 # %% ../nbs/30_cli.ipynb #cl05
@@ -39,24 +43,29 @@ def _data(args) -> int:
     return 0
 
 def _export(args) -> int:
-    print(export_run(args.run, args.output, into_run=args.into_run, overwrite=args.overwrite))
+    out = export_run(args.run, args.output, into_run=args.into_run, overwrite=args.overwrite)
+    print(out)
+    console(f"{out.stat().st_size / 1024:,.0f} KB of fixed prompt vectors and head: the file to deploy (`baasprompt predict --run {out}`); "
+            f"the run's trained.safetensors ({(Path(args.run)/'trained.safetensors').stat().st_size / 2**20:,.1f} MB, the prompt with its encoder) is kept to predict or re-export")
     return 0
 
 def _reproduce(args) -> int:
     devices = [d for d in args.devices.split(',') if d] if args.devices is not None else None
     return 1 if reproduce(args.profile, args.only, args.dry_run, num_processes=args.num_processes, jobs=args.jobs,
-                          launcher=args.launcher, devices=devices) else 0
+                          launcher=args.launcher, devices=devices, log=console, report=print) else 0   # lines on stderr, the summary on stdout
 
 # %% ../nbs/30_cli.ipynb #cl08
 def _command(sub, name: str, help: str, func, epilog: str = ''):
     p = sub.add_parser(name, help=help, description=help, epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.set_defaults(func=func)
-    return p
+    return verbosity_arguments(p, top=False)   # `baasprompt train ... --quiet` as well as `baasprompt --quiet train ...`
 
 def build_parser() -> argparse.ArgumentParser:
     "The `baasprompt` argument parser: train, predict, data, export, reproduce; every option with its help and default."
     p = argparse.ArgumentParser(prog='baasprompt', description='BaasPrompt and its baselines for multiple-choice QA',
                                 epilog=ENVIRONMENT, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--version', action='version', version=f'baasprompt {baasprompt.__version__}')
+    verbosity_arguments(p)
     sub = p.add_subparsers(dest='command', required=True)
     train_arguments(_command(sub, 'train', 'train and evaluate one method on one dataset', train_command))
     pr = _command(sub, 'predict', 'score new questions (jsonl) with a trained run or an exported prompt', _predict,
@@ -76,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument('--into-run', action='store_true', help="allow --output inside a run folder (never over the run's own files)")
     e.add_argument('--overwrite', action='store_true', help='allow --output to replace an existing file')
     r = _command(sub, 'reproduce', "run a profile's grid with papermill, then its tables and figures", _reproduce)
-    r.add_argument('--profile', default='demo', help='demo, quick, fewshot or paper (default: %(default)s)')
+    r.add_argument('--profile', default='demo', help=f"the grid: {', '.join(GRIDS)} (default: %(default)s)")
     r.add_argument('--only', nargs='*', default=None, help='run only grid runs whose method, model, dataset, group or name match')
     r.add_argument('--dry-run', action='store_true', help='resolve every run and build it on its tiny stand-in; train nothing')
     r.add_argument('--num-processes', type=int, default=1, help='processes per run, launched with accelerate (default: %(default)s)')
@@ -91,6 +100,8 @@ _INTERRUPTED = {'train': INTERRUPTED,
                 'reproduce': 'finished runs are kept: the same command continues the grid'}
 
 def main(argv: list[str] | None = None) -> int:
-    "Run the CLI; a `BaasPromptError` or a file-system error becomes one line on stderr and exit status 2."
+    "Run the CLI at the verbosity asked; a `BaasPromptError` or a file-system error becomes one line on stderr and exit status 2."
     args = build_parser().parse_args(argv)
-    return run_command(args.command, lambda: args.func(args), _INTERRUPTED.get(args.command, ''))
+    old = set_verbosity(args.verbosity)
+    try: return run_command(args.command, lambda: args.func(args), _INTERRUPTED.get(args.command, ''))
+    finally: set_verbosity(old)   # main() called in a process that goes on (tests, a notebook): as it was

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from .core import (BaasPromptError, ConfigError, unknown_name, cache_dir, stable_hash,
-                             atomic_write_json, file_lock, patch)
+                             atomic_write_json, file_lock, patch, note, hush_libraries)
 from .backbones import BACKBONES, model_dir
 
 # %% ../nbs/10a_llm.ipynb #c018
@@ -209,6 +209,7 @@ def local_chat_model(name_or_path: str = 'smollm2-135m'):
     else: raise ConfigError(f'{unknown_name("local model", name_or_path, LOCAL_MODELS)} (or give a folder holding a saved transformers model)')
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    hush_libraries()
     tok = AutoTokenizer.from_pretrained(path)
     model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).eval()
     if tok.chat_template is None: raise ConfigError(f'the tokenizer in {path} has no chat template; the local writer needs a chat model')
@@ -267,7 +268,7 @@ def writer_backend(backend: str = 'auto') -> str:
 def make_writer(backend: str = 'auto', model: str | None = None, folder: str | os.PathLike | None = None,
                 replay: str = 'local', verbose: bool = True, **kw) -> CachingWriter:
     "A chain writer: 'openai', 'local', 'cache' (replay of `replay`'s entries only) or 'auto' (openai if OPENAI_API_KEY is set, else local)."
-    say = (lambda msg: print(f'[chains] {msg}', file=sys.stdout)) if verbose else (lambda msg: None)
+    say = (lambda msg: note(f'[chains] {msg}')) if verbose else (lambda msg: None)   # a run's log, else stderr (00_core.note): never stdout
     if backend == 'auto':
         if writer_backend(backend) == 'openai':
             w = OpenAIWriter(model or DEFAULT_MODELS['openai'], folder=folder, **kw)

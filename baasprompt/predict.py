@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['EXPORT_FILE', 'RUN_OWN', 'inside_run', 'check_output', 'read_questions', 'LoadedRun', 'default_device', 'load_run',
-           'predict_rows', 'predict_file', 'export_run', 'load_exported']
+           'predict_rows', 'predict_summary', 'predict_file', 'export_run', 'load_exported']
 
 # %% ../nbs/16_predict.ipynb #c004
 import json, os
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from .core import BaasPromptError, ConfigError, MCQDataError, read_json, save_tensors, load_tensors
+from .core import BaasPromptError, ConfigError, MCQDataError, read_json, save_tensors, load_tensors, progress, text_table
 from .scoring import MCQCollator, autocast, make_scorer
 from .methods import MethodConfig, BuiltMethod
 from .reparam import FoldedPrompt
@@ -92,7 +92,7 @@ def predict_rows(run: LoadedRun, rows: list[dict], batch_size: int = 16) -> list
     n = max(len(r['choices']) for r in rows)
     if n > run.collator.n_choices: run.collator.n_choices = n
     out = []
-    for i in range(0, len(rows), batch_size):
+    for i in progress(range(0, len(rows), batch_size), 'predict'):
         chunk = rows[i:i + batch_size]
         batch = run.collator([{**r, 'label': r['label'] if r['label'] is not None else -100} for r in chunk])
         batch = send_to_device(batch, run.device)   # tensors only: the host-side option keys stay where they are
@@ -103,6 +103,15 @@ def predict_rows(run: LoadedRun, rows: list[dict], batch_size: int = 16) -> list
             if r['label'] is not None: p['label'] = r['label']
             out.append(p)
     return out
+
+def predict_summary(preds: list[dict], output: str | Path | None = None) -> str:
+    "The table `baasprompt predict` ends with: how many questions, the accuracy on those that have a label, where the predictions went."
+    labelled = [p for p in preds if 'label' in p]
+    right = sum(p['prediction'] == p['label'] for p in labelled)
+    rows = {'questions': str(len(preds)),
+            'accuracy': f"{right / len(labelled):.4f} ({right} of {len(labelled)} labelled questions)" if labelled else 'no labels in the input',
+            'predictions': str(output) if output else 'standard output'}
+    return text_table([{'what': k, 'value': v} for k, v in rows.items()], header=False)
 
 def predict_file(run_dir: str | Path, input_path: str | Path) -> str:
     "Predictions for the questions in `input_path` as JSON lines (sorted keys: byte-identical for the same input); `run_dir` is a run folder or an exported prompt file."

@@ -13,7 +13,8 @@ from typing import ClassVar, Literal
 
 import torch
 from torch import nn
-from .core import ConfigError, cache_dir, stable_hash, atomic_write_json, save_tensors, load_tensors, Range, AT_LEAST_1, NON_NEGATIVE
+from .core import (ConfigError, cache_dir, stable_hash, atomic_write_json, save_tensors, load_tensors, Range, AT_LEAST_1, NON_NEGATIVE,
+                             note, VERBOSE)
 from .backbones import Backbone, count_params
 from .methods import MethodConfig, BuiltMethod, BuildContext, register_method, with_lora
 
@@ -103,6 +104,7 @@ def init_suffix(cfg: BaasPromptConfig, backbone: Backbone, rows: list, L_s: int,
     if cfg.suffix_init == 'random':
         g = torch.Generator().manual_seed(seed)
         return torch.randn(L_s, E.shape[1], generator=g) * E.std() + E.mean(0), {'suffix_slots': {'random': L_s}}
+    note(f"BaasPrompt init: {cfg.k_chains} reasoning chains ({cfg.chain_writer} writer; an LLM cache hit replays a call)")
     chain = global_chain(cfg, rows, seed, llm_folder)
     info = {'chain_questions': [q['question'] if isinstance(q, dict) else str(q) for q in chain.questions],
             'chain_steps': chain.steps, 'chain_writer': chain.writer, 'chain_stats': chain.stats}
@@ -115,6 +117,8 @@ def init_suffix(cfg: BaasPromptConfig, backbone: Backbone, rows: list, L_s: int,
     from baasprompt.aggregator import build_global_chain, nearest_words
     from baasprompt.rollback import RollbackDecoder, train_rollback_decoder, rationale_sequences, banned_token_ids
     K, n = len(chain.steps), len(chain.steps[0])
+    note(f"BaasPrompt init: chain aggregator ({K} chains of {n} steps, {cfg.aggregator_steps} training steps), then the rollback decoder "
+         f"({cfg.decoder_steps} steps)")
     emb = torch.as_tensor(embed_texts([s for c in chain.steps for s in c])).view(K, n, -1)
     merged, agg_losses = build_global_chain(emb, load_sbert(), backbone.tokenizer, E, train_steps=cfg.aggregator_steps,
                                             seed=seed, return_losses=True)                  # (n, H)
@@ -147,14 +151,18 @@ def init_prompts(cfg: BaasPromptConfig, backbone: Backbone, rows: list, L_p: int
                       writer, L_p, L_s, seed)
     folder = cache_dir('baasprompt-init')/key[:16]
     if (folder/'info.json').exists():
+        note(f"BaasPrompt init: from the cache ({folder})", level=VERBOSE)
         t = load_tensors(folder/'prompts.safetensors')
         return t['prefix'], t['suffix'], json.loads((folder/'info.json').read_text())
     t0 = time.time()
+    note(f"BaasPrompt init: topic prefix ({cfg.prefix_init}, {min(len(rows), cfg.topic_texts)} training texts; once per training set, then cached)")
     prefix, p_info = init_prefix(cfg, backbone, rows, L_p, seed)
     t1 = time.time()
+    note(f"BaasPrompt init: prefix words {', '.join(p_info['topic_words'])} ({t1 - t0:.0f} s)")
     suffix, s_info = init_suffix(cfg, backbone, rows, L_s, seed, llm_folder)
     info = {'prefix_init': cfg.prefix_init, 'suffix_init': cfg.suffix_init, 'rollback': cfg.rollback, 'L_p': L_p, 'L_s': L_s,
             **p_info, **s_info, 'prefix_seconds': round(t1 - t0, 1), 'suffix_seconds': round(time.time() - t1, 1)}
+    note(f"BaasPrompt init: suffix of {L_s} vectors ({info['suffix_seconds']:.0f} s)")
     folder.mkdir(parents=True, exist_ok=True)
     save_tensors(folder/'prompts.safetensors', {'prefix': prefix.contiguous().float(), 'suffix': suffix.contiguous().float()})
     atomic_write_json(folder/'info.json', info)   # written last: its presence marks a complete entry

@@ -5,7 +5,8 @@
 # %% auto #0
 __all__ = ['METRICS', 'dataset_order', 'uniform_guess_accuracy', 'collect', 'main_table', 'paper_table', 'paired_difference',
            'verdict', 'pooled_difference', 'compare_methods', 'chance_check', 'zero_shot_check',
-           'recompute_test_metrics', 'claim_summary', 'ablation_table', 'paper_claims', 'verdicts', 'write_tables']
+           'recompute_test_metrics', 'claim_summary', 'ablation_table', 'prompt_words', 'paper_claims', 'verdicts',
+           'write_tables']
 
 # %% ../nbs/21_report.ipynb #c004
 import json
@@ -261,6 +262,24 @@ def ablation_table(df: pd.DataFrame) -> pd.DataFrame:
                              'f1_macro': round(r['f1_macro'], 4)})
     return pd.DataFrame(rows)
 
+# %% ../nbs/21_report.ipynb #tw02
+def prompt_words(df: pd.DataFrame, profile: str, root: Path) -> pd.DataFrame:
+    "Per backbone, dataset and prefix initialisation: the topic words BaasPrompt's prefix started from and the two nearest words of each step of its aggregated chain."
+    rows, seen = [], set()
+    for _, r in df[df['method'] == 'baasprompt'].iterrows():
+        info = read_json(Path(root)/'results'/profile/'runs'/r['run']/'results.json').get('method_info') or {}
+        key = (r['model'], r['dataset'], info.get('prefix_init'))
+        if not info.get('topic_words') or key in seen: continue
+        seen.add(key)
+        rows.append({'backbone': r['model'], 'dataset': r['dataset'], 'prefix init': info.get('prefix_init'), 'run': r['run'],
+                     'prefix topic words': ', '.join(info['topic_words']),
+                     'chain steps (nearest words)': ' · '.join('/'.join(w[:2]) for w in info.get('chain_nearest_words') or [])})
+    t = pd.DataFrame(rows)
+    if t.empty: return t
+    inits = list(ABLATIONS['prefix_init'])
+    t['_d'], t['_p'] = t['dataset'].map(dataset_order(t['dataset']).index), t['prefix init'].map(lambda p: inits.index(p) if p in inits else len(inits))
+    return t.sort_values(['backbone', '_d', '_p'], kind='stable').drop(columns=['_d', '_p']).reset_index(drop=True)
+
 # %% ../nbs/21_report.ipynb #wt07
 def paper_claims(paper: Path) -> dict[str, str]:
     "What the paper's own numbers say for each claim (`paper/reported_results.csv`, `paper/reported_ablations.csv`), one line each."
@@ -317,7 +336,7 @@ def verdicts(df: pd.DataFrame, profile: str, root: Path) -> str:
 
 # %% ../nbs/21_report.ipynb #wt12
 def write_tables(profile: str, root: str | Path | None = None, average: str = 'macro') -> dict:
-    "Write `results/<profile>/tables/`: the main table (ours, and the paper's beside it), ablations and verdicts, as Markdown and CSV."
+    "Write `results/<profile>/tables/`: the main table (ours, and the paper's beside it), ablations, BaasPrompt's prompt words and verdicts, as Markdown and CSV."
     root = Path(root) if root else repo_root()
     df, out = collect(profile, root), Path(root)/'results'/profile/'tables'
     out.mkdir(parents=True, exist_ok=True)
@@ -352,6 +371,12 @@ def write_tables(profile: str, root: str | Path | None = None, average: str = 'm
     abl = ablation_table(df)
     atomic_write(out/'ablations.csv', abl.to_csv(index=False))
     atomic_write(out/'ablations.md', f"# Ablations — profile `{profile}`\n\n{meta}\n\n" + (abl.to_markdown(index=False) if not abl.empty else '(no ablation runs)') + '\n')
+    words = prompt_words(df, profile, root)
+    atomic_write(out/'prompt_words.csv', words.to_csv(index=False))
+    atomic_write(out/'prompt_words.md', f"# What BaasPrompt's prompts started from — profile `{profile}`\n\n{meta}\n\n"
+                 "Per backbone, dataset and prefix initialisation (from the run named): the topic words the prefix was initialised from, and "
+                 "for each step of the aggregated reasoning chain that initialised the suffix, its two nearest vocabulary words.\n\n"
+                 + (words.to_markdown(index=False) if not words.empty else '(no BaasPrompt runs)') + '\n')
     v = verdicts(df, profile, root)
     atomic_write(out/'verdicts.md', v)
-    return {'main': ours, 'paper': paper, 'ablations': abl, 'verdicts': v, 'vs_zero_shot': vs_zero}
+    return {'main': ours, 'paper': paper, 'ablations': abl, 'prompt_words': words, 'verdicts': v, 'vs_zero_shot': vs_zero}

@@ -6,7 +6,7 @@
 __all__ = ['FEWSHOT_DATASETS', 'FEWSHOT_KS', 'EPISODES', 'GRIDS', 'LAUNCHERS', 'QUIET_KERNEL', 'DRIVERS', 'RunSpec', 'Block',
            'Ablations', 'grid', 'repo_root', 'resolved', 'run_dir', 'current_record', 'damage', 'is_done',
            'set_aside_stale', 'visible_gpus', 'placements', 'run_spec', 'record_status', 'build_check', 'run_grid',
-           'reproduce']
+           'grid_summary', 'reproduce']
 
 # %% ../nbs/20_reproduce.ipynb #c004
 import json, os, queue, threading, time
@@ -18,7 +18,7 @@ from typing import Iterable
 
 import pandas as pd
 
-from .core import BaasPromptError, ConfigError, unknown_name, atomic_write_json, file_lock, stable_hash, read_json
+from .core import BaasPromptError, ConfigError, unknown_name, atomic_write_json, file_lock, stable_hash, read_json, text_table
 from .methods import METHODS, method_config, methods_with
 from .config import TrainConfig, resolve_config, run_name, config_record, build_run
 from .proposed import ABLATIONS, CLAIMS
@@ -298,7 +298,8 @@ def run_grid(profile: str, only: Iterable[str] | None = None, root: str | Path |
     statuses = [statuses[i] for i in sorted(statuses)]
     failed = [s for s in statuses if s['status'] in ('failed', 'invalid')]
     counts = pd.Series([s['status'] for s in statuses]).value_counts().to_dict() if statuses else {}
-    log(f"grid {profile}: {counts}" + (''.join(f"\n  FAILED {s['run']}: {s['error']}" for s in failed)))
+    log(f"grid {profile}: " + (', '.join(f'{n} {status}' for status, n in counts.items()) or 'no runs')
+        + ''.join(f"\n  FAILED {s['run']}: {s['error']}" for s in failed))
     return statuses
 
 # %% ../nbs/20_reproduce.ipynb #c021
@@ -315,16 +316,27 @@ def _execute_driver(name: str, profile: str, root: Path, log=print) -> bool:
 
 DRIVERS = {'fewshot': ('fewshot',)}   # the report notebooks a profile's grid ends with (reproduce/<name>.ipynb); the rest: the paper's tables
 
+_STATUS_ORDER = ('ok', 'skipped', 'checked', 'failed', 'invalid')
+
+def grid_summary(profile: str, statuses: list[dict], seconds: float, drivers: dict | None = None, dry_run: bool = False) -> str:
+    "The table `baasprompt reproduce` ends with: the time, runs per status, the report notebooks, and every failure with its reason and notebook."
+    counts = pd.Series([s['status'] for s in statuses], dtype=object).value_counts()
+    rows = [{'status': s, 'runs': int(counts[s])} for s in sorted(counts.index, key=lambda s: (_STATUS_ORDER.index(s) if s in _STATUS_ORDER else 99, s))]
+    failed = [s for s in statuses if s['status'] in ('failed', 'invalid')]
+    n_fail = len(failed) + sum(not ok for ok in (drivers or {}).values())
+    lines = [f"reproduce {profile}{' --dry-run' if dry_run else ''}: done in {seconds:.0f}s, {len(statuses)} run(s), {n_fail} failure(s)", '',
+             text_table(rows) if rows else 'no run of the grid matched --only']
+    if drivers: lines += ['', 'report notebooks: ' + ', '.join(f"{n} {'ok' if ok else 'FAILED'}" for n, ok in drivers.items())]
+    if failed: lines += ['', 'failures:'] + [f"  {s['run']}: {s['error']}" + (f" (see {s['notebook']})" if s.get('notebook') else '') for s in failed]
+    return '\n'.join(lines)
+
 def reproduce(profile: str = 'demo', only: list | None = None, dry_run: bool = False, root: str | Path | None = None,
-              num_processes: int = 1, jobs: int = 1, log=print, launcher: str = 'kernel', devices: list[str] | None = None) -> int:
-    "Run `profile`'s grid, then regenerate its tables and figures; return the number of failures."
+              num_processes: int = 1, jobs: int = 1, log=print, launcher: str = 'kernel', devices: list[str] | None = None,
+              report=None) -> int:
+    "Run `profile`'s grid, then regenerate its tables and figures; end with `grid_summary` (to `report`, default `log`); return the number of failures."
     root = Path(root) if root else repo_root()
     t = time.time()
     statuses = run_grid(profile, only, root, dry_run=dry_run, num_processes=num_processes, jobs=jobs, log=log, launcher=launcher, devices=devices)
-    failures = sum(s['status'] in ('failed', 'invalid') for s in statuses)
-    if dry_run:
-        log(f"dry run: {len(statuses)} runs of profile {profile!r} resolved and checked, {failures} invalid"); return failures
-    for name in DRIVERS.get(profile, ('tables', 'ablations', 'figures')):
-        failures += not _execute_driver(name, profile, root, log)
-    log(f"reproduce {profile}: done in {time.time() - t:.0f}s with {failures} failure(s)")
-    return failures
+    drivers = {} if dry_run else {name: _execute_driver(name, profile, root, log) for name in DRIVERS.get(profile, ('tables', 'ablations', 'figures'))}
+    (report or log)(grid_summary(profile, statuses, time.time() - t, drivers, dry_run))
+    return sum(s['status'] in ('failed', 'invalid') for s in statuses) + sum(not ok for ok in drivers.values())

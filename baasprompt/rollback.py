@@ -13,7 +13,7 @@ from typing import Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
-from .core import ConfigError, unknown_name
+from .core import ConfigError, unknown_name, progress
 from .aggregator import sinusoidal_positions
 
 # %% ../nbs/13_rollback.ipynb #c006
@@ -77,7 +77,7 @@ def train_rollback_decoder(decoder: RollbackDecoder, sequences: Sequence[Sequenc
     opt = torch.optim.Adam(decoder.parameters(), lr=lr)
     decoder.train()
     losses = []
-    for _ in range(steps):
+    for _ in progress(range(steps), 'rollback decoder'):
         batch = [seqs[rng.randrange(len(seqs))] for _ in range(batch_size)]
         batch = [s if len(s) <= window + 1 else s[(o := rng.randrange(len(s) - window)):o + window + 1] for s in batch]
         x, target, pad = _batch(decoder, batch)

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from .core import ConfigError, Registry, unknown_name, patch
+from .core import ConfigError, Registry, unknown_name, patch, verbosity, VERBOSE
 from .backbones import BackboneSpec, backbone_spec, model_dir
 
 # %% ../nbs/03a_scoring.ipynb #c006
@@ -370,7 +370,9 @@ def collate(cls: HeadScorer, c: MCQCollator, enc: list[dict]) -> dict[str, torch
 
 # %% ../nbs/03a_scoring.ipynb #c011b
 def _batch_ids(tokenizer, texts: list[str]) -> list[list[int]]:
-    return tokenizer(texts, add_special_tokens=False)['input_ids'] if texts else []
+    # whole texts on purpose (the collator cuts by its own rule and reports lengths): the tokenizer's "longer than the specified
+    # maximum" warning would be false here, so it is shown only when verbose
+    return tokenizer(texts, add_special_tokens=False, verbose=verbosity() >= VERBOSE)['input_ids'] if texts else []
 
 @patch
 def check_choices(self: MCQCollator, items: Sequence[dict]) -> None:

@@ -193,12 +193,12 @@ def test_missing_key(monkeypatch, tmp_path, capsys):
     with pytest.raises(BaasPromptError, match='OPENAI_API_KEY'): make_writer('openai', folder=tmp_path)
     w = make_writer('auto', folder=tmp_path)  # falls back to the local model, and says so (the model is loaded lazily)
     assert isinstance(w, LocalWriter)
-    assert 'chain writer: local' in capsys.readouterr().out
+    assert 'chain writer: local' in capsys.readouterr().err   # a message about what it does: stderr, never stdout (00_core.note)
 
 
 def test_auto_picks_openai_with_key(server, key, tmp_path, capsys):
     w = make_writer('auto', folder=tmp_path, base_url=server.url)
     assert isinstance(w, OpenAIWriter) and w.model == 'gpt-4o'
-    out = capsys.readouterr().out
-    assert 'chain writer: openai' in out and SECRET not in out
+    said = capsys.readouterr()
+    assert 'chain writer: openai' in said.err and SECRET not in said.err + said.out and said.out == ''
     with pytest.raises(ConfigError, match='valid chain writer backends'): make_writer('anthropic')

@@ -22,9 +22,10 @@ def test_train_each_method_smoke(method, tmp_path):
     assert rc == 0
     res = results(out)
     assert res['method'] == method and res['scorer'] == ('head' if method == 'head-only' else 'similarity') and res['n_test'] == res['test']['n'] == 8
-    assert json.loads(stdout.strip().splitlines()[-1])['accuracy'] == res['test']['accuracy']
+    assert json.loads(stdout)['accuracy'] == res['test']['accuracy']   # the JSON alone on stdout
     assert 0 < res['trainable_params'] and res['best_epoch'] == 1
-    assert sorted(p.name for p in out.iterdir()) == ['config.json', 'metrics.jsonl', 'predictions.jsonl', 'results.json', 'trained.safetensors']
+    assert sorted(p.name for p in out.iterdir()) == ['README.txt', 'config.json', 'metrics.jsonl', 'predictions.jsonl', 'results.json',
+                                                     'train.log', 'trained.safetensors']
     for key in ['accuracy', 'precision_macro', 'recall_macro', 'f1_macro', 'precision_weighted', 'recall_weighted', 'f1_weighted',
                 'accuracy_ci95', 'f1_macro_ci95']:
         assert key in res['test'], key

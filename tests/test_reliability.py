@@ -38,10 +38,11 @@ def test_two_processes_on_one_run_folder_lose_and_corrupt_nothing(tmp_path):
     a, b = _start(out), _start(out)
     (oa, ea), (ob, eb) = a.communicate(timeout=600), b.communicate(timeout=600)
     assert a.returncode == 0 and b.returncode == 0, (ea[-1500:], eb[-1500:])
-    assert 'not run again' in oa + ob                                 # one waited, then found the finished run
+    assert 'not run again' in ea + eb                                 # one waited, then found the finished run (its lines: stderr)
     res = results(out)
     assert res['n_test'] == 8 and sorted(p.name for p in out.iterdir()) == \
-        ['config.json', 'metrics.jsonl', 'predictions.jsonl', 'results.json', 'trained.safetensors']
+        ['README.txt', 'config.json', 'metrics.jsonl', 'predictions.jsonl', 'results.json', 'train.log', 'trained.safetensors']
+    assert (out/'train.log').read_text().count('baasprompt train:') == 1   # written by the run that ran, not by the one that waited
 
 def test_a_different_run_on_the_same_folder_is_refused(tmp_path):
     out = tmp_path/'run'

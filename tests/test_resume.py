@@ -18,6 +18,8 @@ def test_kill_9_then_resume_matches_uninterrupted(tmp_path):
     stuck = run_cli(*ARGS, '--output', out, check=False)          # without --resume: refuses, loses nothing
     assert stuck.returncode == 2 and '--resume' in stuck.stderr
     run_cli(*ARGS, '--output', out, '--resume')
+    log = (out/'train.log').read_text()
+    assert log.count('baasprompt train:') == 2 and ', --resume' in log and 'resumed from epoch' in log   # one log, appended on resume
     a, b = results(tmp_path/'straight'), results(out)
     assert a['test'] == b['test'] and a['best_epoch'] == b['best_epoch']
     assert [p['scores'] for p in predictions(tmp_path/'straight')] == [p['scores'] for p in predictions(out)]

@@ -156,7 +156,7 @@ def test_7_messages_say_what_happened(tmp_path, run):
     # Ctrl-C: one line, exit 130, and the checkpoint says how to go on
     p = subprocess.Popen([str(BIN/'baasprompt'), 'train', *SMOKE, '--output', tmp_path/'long', '--set', 'epochs=200'], cwd=ROOT,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    for line in p.stdout:
+    for line in p.stderr:   # a run's lines go to stderr (stdout is for its result)
         if line.startswith('epoch 2/'): break
     p.send_signal(signal.SIGINT)
     _, err = p.communicate(timeout=120)
