@@ -155,7 +155,8 @@ def test_7_messages_say_what_happened(tmp_path, run):
     assert sorted(p.name for p in run.parent.iterdir()) == ['run']
     # Ctrl-C: one line, exit 130, and the checkpoint says how to go on
     p = subprocess.Popen([str(BIN/'baasprompt'), 'train', *SMOKE, '--output', tmp_path/'long', '--set', 'epochs=200'], cwd=ROOT,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))   # as at a terminal: a shell's background job starts with SIGINT ignored
     for line in p.stderr:   # a run's lines go to stderr (stdout is for its result)
         if line.startswith('epoch 2/'): break
     p.send_signal(signal.SIGINT)
