@@ -96,7 +96,7 @@ def difference_parts(df: pd.DataFrame, a: str, b: str, k: int, root: Path, profi
 def compare_across_k(df: pd.DataFrame, a: str, b: str, ks: tuple[int, int], root: Path, profile: str = 'fewshot') -> dict | None:
     "Whether `a − b` is larger at the smaller K (the premise: a start matters most with few examples): the gap at `ks[0]` minus the gap at `ks[1]`, paired on the test questions both sizes share (episode e of one size beside episode e of the other: independent draws, so the pairing of rows costs nothing)."
     small, large = (difference_parts(df, a, b, k, root, profile) for k in ks)
-    parts = {ds: small[ds][:n] - large[ds][:n] for ds in small.keys() & large.keys() if (n := min(len(small[ds]), len(large[ds])))}
+    parts = {ds: small[ds][:n] - large[ds][:n] for ds in small if ds in large and (n := min(len(small[ds]), len(large[ds])))}   # in dataset order: a set's order changes with the process's hash seed
     if not parts: return None
     diff, lo, hi = crossed_bootstrap(list(parts.values()))
     return {'a': a, 'b': b, 'k': f'{ks[0]} vs {ks[1]}', 'diff': diff, 'lo': lo, 'hi': hi, 'verdict': verdict(lo, hi), 'datasets': len(parts),
