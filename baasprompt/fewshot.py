@@ -212,8 +212,10 @@ def findings(comps: pd.DataFrame) -> list[str]:
             g = comps[(comps['b'] == b) & (comps['k'] == k)]
             if g.empty: continue
             up, down = g[g['verdict'] == 'confirmed'], g[g['verdict'] == 'refuted']
+            rest = len(g) - len(up) - len(down)
+            rest = 'none is inconclusive' if rest == 0 else f"the other {rest} {'is' if rest == 1 else 'are'} inconclusive"
             out.append(f"At K={k}, of {len(g)} trained methods, {len(up)} end significantly above {what} ({_names(up)}), {len(down)} below "
-                       f"({_names(down)}); the other {len(g) - len(up) - len(down)} are inconclusive (`minilm`, {_extent(g)}).")
+                       f"({_names(down)}); {rest} (`minilm`, {_extent(g)}).")
         p = [c for s in ('prefix_init', 'suffix_init') if (c := _find(comps, 'baasprompt', f'baasprompt[{s}=random]', k))]
         if p: out.append(f"At K={k}, BaasPrompt's initialisation against random starts (the premise): "
                          + '; '.join(f"{c['b'].split('[')[1][:-1]}: {_ci(c)}, **{c['verdict']}**" for c in p) + '.')

@@ -130,3 +130,11 @@ def test_a_candidate_that_diverges_is_left_out_not_the_run(tmp_path, monkeypatch
     monkeypatch.setattr(T, 'mcq_loss', lambda s, l: real_loss(s, l) * float('nan'))   # every candidate diverges: the run stops, saying so
     with pytest.raises(T.TrainingDiverged, match=r'every learning-rate candidate diverged \(x1, x10\)'):
         T.train(cfg, mcfg, tmp_path/'all', log=lambda *a: None)
+
+def test_the_committed_runs_are_the_whole_grid():
+    "Done when `results/fewshot/` holds every run of the grid: nothing missing, and no folder of a run the grid no longer has (the cut dataset's went with it)."
+    import pandas as pd
+    names = {s.name for s in grid('fewshot')}
+    assert not names - {p.name for p in COMMITTED}, f"grid runs not committed: {sorted(names - {p.name for p in COMMITTED})[:5]}"
+    assert not {p.name for p in RUNS.iterdir() if p.is_dir()} - names
+    assert set(pd.read_csv(ROOT/'results/fewshot/tables/runs.csv')['run']) == names
