@@ -223,20 +223,24 @@ def findings(comps: pd.DataFrame) -> list[str]:
 
 # %% ../nbs/23_fewshot.ipynb #lc02
 def plot_learning_curves(df: pd.DataFrame, model: str = 'minilm'):
-    "Test accuracy against K (log scale) per method, one panel per dataset and one for their mean: the line is the mean over episodes, the bars and band its 95 % t-interval over episodes (methods nudged apart along K so the bars do not hide each other), the dashed line zero-shot."
+    "Test accuracy against K (log scale) per method, one panel per dataset and one for their mean: the line is the mean over episodes, the bars and band its 95 % t-interval over episodes (methods nudged apart along K so the bars do not hide each other), the dashed black line zero-shot. A method's variants share its colour, each with its own dash and marker. The mean panel holds only the methods run on every dataset: a variant run on one dataset (Claim 2's suffix lengths) is in that dataset's panel alone."
     from scipy import stats
     d = df[df['model'] == model]
     datasets = dataset_order(d['dataset'])
     labels = [l for l in _label_order(d) if l != ZERO]
     fig, axes = plt.subplots(1, len(datasets) + 1, figsize=(3.0 * (len(datasets) + 1), 3.2), sharey=False, squeeze=False)
-    styles = {l: dict(color=_color(l.split('[')[0]), ls='-' if '[' not in l else (':' if 'prefix' in l else '-.' if 'suffix_init' in l else '--'),
-                      marker='o', ms=3.5, lw=1.4) for l in labels}
+    everywhere = {l for l in labels if d.loc[d['label'] == l, 'dataset'].nunique() == len(datasets)}
+    dashes, marks = [':', '-.', '--', (0, (5, 1, 1, 1, 1, 1))], ['s', '^', 'v', 'D']   # a method's variants, in their order
+    def style(l):
+        i = [v for v in labels if v.split('[')[0] == l.split('[')[0]].index(l) - 1   # -1: the method itself
+        return dict(color=_color(l.split('[')[0]), ls='-' if i < 0 else dashes[i % 4], marker='o' if i < 0 else marks[i % 4], ms=3.5, lw=1.4)
+    styles = {l: style(l) for l in labels}
     nudge = {l: 2 ** (0.3 * (i / max(len(labels) - 1, 1) - 0.5)) for i, l in enumerate(labels)}
     for ax, ds in zip(axes[0], [*datasets, None]):
         g = d if ds is None else d[d['dataset'] == ds]
         for l in labels:
             h = g[g['label'] == l]
-            if h.empty: continue
+            if h.empty or (ds is None and l not in everywhere): continue
             per = h.groupby(['k', 'episode'])['accuracy'].mean().groupby('k')   # over datasets first, for the mean panel
             m, s, n = per.mean(), per.std(ddof=1).fillna(0), per.count()
             half = s / np.sqrt(n) * stats.t.ppf(0.975, np.maximum(n - 1, 1))
@@ -250,8 +254,9 @@ def plot_learning_curves(df: pd.DataFrame, model: str = 'minilm'):
         ax.set_title(ds or 'mean of the datasets', fontsize=9); ax.set_xlabel('K (training questions)', fontsize=8)
         ax.tick_params(labelsize=7); ax.grid(alpha=0.3)
     axes[0][0].set_ylabel(f'test accuracy ({model})', fontsize=8)
-    handles, names = axes[0][-1].get_legend_handles_labels()
-    fig.legend(handles, names, loc='lower center', ncol=min(len(names), 5), fontsize=7, frameon=False, bbox_to_anchor=(0.5, -0.12))
+    legend = {n: h for ax in axes[0] for h, n in zip(*ax.get_legend_handles_labels())}   # every line once, from whichever panel has it
+    order = [l for l in ['zero-shot', *labels] if l in legend]
+    fig.legend([legend[l] for l in order], order, loc='lower center', ncol=min(len(order), 5), fontsize=7, frameon=False, bbox_to_anchor=(0.5, -0.12))
     fig.tight_layout()
     return fig
 
