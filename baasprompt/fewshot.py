@@ -268,12 +268,16 @@ def plot_vs_zero_shot(comps: pd.DataFrame, df: pd.DataFrame):
     z = comps[comps['b'] == ZERO] if len(comps) else comps
     if z.empty: return None
     datasets = dataset_order(df['dataset'])
-    rows = z.assign(method=z['a'], panel=f"{', '.join(sorted(df['model'].unique()))} · {', '.join(datasets)}", series=[f'K = {k}' for k in z['k']])
+    only = {r['a']: [d for d in datasets if d in z.columns and pd.notna(r[d])] for _, r in z.iterrows() if r['datasets'] < len(datasets)}
+    rows = z.assign(method=[a + (f" ({', '.join(only[a])} only)" if a in only else '') for a in z['a']],   # a label pooled over fewer datasets says so
+                    panel=f"{', '.join(sorted(df['model'].unique()))} · {', '.join(datasets)}", series=[f'K = {k}' for k in z['k']])
     pooled = ' (datasets pooled as the mean of their means)' if len(datasets) > 1 else ''
     fig, caption = plot_forest(rows, 'panel', 'series', FEWSHOT_INTERVAL + pooled, title='Few-shot: difference to zero-shot')
     few = z[z['episodes'] < z['episodes'].max()]
     fewer = ''.join(f'; {r.a} at K = {r.k}: {r.episodes}' for r in few.itertuples())
-    return fig, caption + f" Episodes per point: {int(z['episodes'].max())}{fewer}."
+    part = (' Pooled over fewer datasets than the other rows: '
+            + '; '.join(f"{a} ({', '.join(ds)} only)" for a, ds in only.items()) + '.') if only else ''
+    return fig, caption + f" Episodes per point: {int(z['episodes'].max())}{fewer}." + part
 
 # %% ../nbs/23_fewshot.ipynb #wr02
 def _describe_fewshot(df: pd.DataFrame, root: Path, profile: str) -> str:
