@@ -1,6 +1,6 @@
 "The few-shot study (#27): episodes, the equal learning-rate search, the untrained start on test; the committed runs carry what the tables need, and the tables and README are exactly what those runs give."
 import contextlib, dataclasses, io, json, shutil
-import pytest
+import pandas as pd, pytest
 from conftest import ROOT, results, predictions
 from baasprompt.cli import main
 from baasprompt.config import resolve_config, PROFILES
@@ -133,7 +133,6 @@ def test_a_candidate_that_diverges_is_left_out_not_the_run(tmp_path, monkeypatch
 
 def test_the_committed_runs_are_the_whole_grid():
     "Done when `results/fewshot/` holds every run of the grid: nothing missing, and no folder of a run the grid no longer has (the cut dataset's went with it)."
-    import pandas as pd
     names = {s.name for s in grid('fewshot')}
     assert not names - {p.name for p in COMMITTED}, f"grid runs not committed: {sorted(names - {p.name for p in COMMITTED})[:5]}"
     assert not {p.name for p in RUNS.iterdir() if p.is_dir()} - names
